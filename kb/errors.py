@@ -1,0 +1,27 @@
+"""Errors the library raises. Each message says what happened and what to do."""
+
+from __future__ import annotations
+
+
+class KBError(Exception):
+    """Base class for every error this library raises on purpose."""
+
+
+class DocumentError(KBError):
+    """A source document could not be read (corrupt, encrypted, empty, scanned, wrong type)."""
+
+
+class QueryError(KBError):
+    """A query or its options are not acceptable (empty, too long, k out of range)."""
+
+
+class IndexNotFoundError(KBError):
+    """There is no built index in the index folder."""
+
+
+class IndexMismatchError(KBError):
+    """The index was built differently (another model or format) from what is configured."""
+
+
+class IngestLockedError(KBError):
+    """Another ingest holds the lock on the index folder."""

@@ -1,0 +1,266 @@
+"""documents/ -> a new index generation, incrementally and safely.
+
+Unchanged documents (same content hash, same chunking) keep their passages; changed and
+new ones are read and split again; passages whose embedding text was embedded before take
+their vector from the cache, so only new text meets the model. The result is written as a
+new generation and switched in atomically (see ``kb.store``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from kb import documents as docs
+from kb import store
+from kb.chunking import Passage, split_document
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.errors import DocumentError, IndexNotFoundError, KBError
+
+#: Called with (stage, done, total); stages are "read", "embed" and "write".
+IngestProgress = Callable[[str, int, int], None]
+
+_PACKAGES = ("clinic-kb", "sentence-transformers", "transformers", "torch", "faiss-cpu", "pypdf",
+             "python-docx", "beautifulsoup4", "markdown-it-py", "numpy")
+
+
+@dataclass(frozen=True)
+class FailedDocument:
+    source: str
+    reason: str
+    kept_previous: bool = False  # the last good version stays in the index
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. Lists hold document sources (paths relative to documents/)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[FailedDocument] = field(default_factory=list)
+    documents: int = 0  # documents in the new index
+    passages: int = 0  # passages in the new index
+    embedded: int = 0  # passages that went through the model in this run
+    seconds: float = 0.0
+    generation: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def ingest(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+    progress: IngestProgress | None = None,
+) -> IngestReport:
+    """Bring the index in ``settings.index_dir`` up to date with ``settings.documents_dir``.
+
+    Args:
+        settings: folders, model, chunking and vector index type.
+        embedder: a loaded model to reuse; loaded from ``settings.model`` if omitted.
+        rebuild: ignore the previous generation and re-read every document (vectors are
+            still taken from the cache when the text is identical, unless the model changed).
+        progress: optional callback for progress bars.
+
+    Returns:
+        The report; per-file failures are in ``report.failed``, never raised.
+
+    Raises:
+        IngestLockedError: another ingest is running on the same index folder.
+        IndexMismatchError: the index was built with another model and ``rebuild`` is false.
+        DocumentError: the documents folder does not exist.
+    """
+    started = time.perf_counter()
+    tick = progress or (lambda stage, done, total: None)
+    index_dir = Path(settings.index_dir)
+    with store.ingest_lock(index_dir):
+        files = docs.find_documents(settings.documents_dir)
+        previous = _previous_generation(index_dir, settings, rebuild)
+        embedder = embedder or Embedder(settings.model)
+        if embedder.model_id != settings.model:
+            raise KBError(f"The embedder loaded {embedder.model_id!r} but settings name {settings.model!r}.")
+        try:
+            report, records, passages = _collect(files, settings, embedder, previous, rebuild, tick)
+        finally:
+            if previous is not None:
+                previous.close()
+        vectors, report.embedded = _vectors_for(passages, settings, embedder, index_dir, rebuild, tick)
+        tick("write", 0, 1)
+        from kb.vectors import build_vector_index
+
+        vector_index = build_vector_index(vectors, settings.vector_index)
+        manifest = _manifest(settings, embedder, records, len(passages))
+        report.generation = store.write_generation(index_dir, manifest, records, passages, vector_index)
+        store.prune_generations(index_dir)
+        tick("write", 1, 1)
+    report.documents, report.passages = len(records), len(passages)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _previous_generation(index_dir: Path, settings: Settings, rebuild: bool) -> store.Generation | None:
+    try:
+        previous = store.open_generation(index_dir)
+    except IndexNotFoundError:
+        return None
+    if rebuild:
+        return previous  # only to tell added from changed and removed documents
+    try:
+        store.check_compatible(previous.manifest, settings.model, index_dir)
+    except KBError:
+        previous.close()
+        raise
+    return previous
+
+
+def _chunking(settings: Settings) -> dict:
+    return {"passage_tokens": settings.passage_tokens, "overlap_sentences": settings.overlap_sentences}
+
+
+def _collect(
+    files: list[Path],
+    settings: Settings,
+    embedder: Embedder,
+    previous: store.Generation | None,
+    rebuild: bool,
+    tick: IngestProgress,
+) -> tuple[IngestReport, list[store.DocumentRecord], list[Passage]]:
+    """Decide each document's fate and gather the new generation's records and passages."""
+    report = IngestReport()
+    old = {d.source: d for d in previous.documents()} if previous else {}
+    reuse = (
+        not rebuild
+        and previous is not None
+        and previous.manifest.get("chunking") == _chunking(settings)
+    )
+    records: list[store.DocumentRecord] = []
+    passages: list[Passage] = []
+    limit = min(settings.passage_tokens, embedder.max_tokens)
+    seen: set[str] = set()
+    for done, path in enumerate(files):
+        tick("read", done, len(files))
+        source = docs.source_name(path, settings.documents_dir)
+        seen.add(source)
+        before = old.get(source)
+        try:
+            sha = docs.file_sha256(path)
+            if reuse and before is not None and before.sha256 == sha:
+                records.append(before)
+                passages.extend(previous.passages_of(source))
+                report.unchanged.append(source)
+                continue
+            document = docs.read_document(path, settings.documents_dir, settings.max_document_bytes)
+            found = split_document(document, embedder.count_tokens, limit, settings.overlap_sentences)
+            _check_lengths(found, embedder, source)
+        except (DocumentError, OSError) as exc:
+            kept = before is not None and previous is not None and not rebuild
+            if kept:
+                records.append(before)
+                passages.extend(previous.passages_of(source))
+            report.failed.append(FailedDocument(source, _reason(exc, source), kept))
+            continue
+        records.append(
+            store.DocumentRecord(
+                source, document.title, document.kind, document.pages, sha,
+                path.stat().st_size, len(found), store.now_iso(),
+            )
+        )
+        passages.extend(found)
+        (report.changed if before is not None else report.added).append(source)
+    tick("read", len(files), len(files))
+    report.removed = sorted(set(old) - seen)
+    return report, records, passages
+
+
+def _reason(exc: Exception, source: str) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError):
+        text = f"{source}: could not be opened ({exc.strerror or exc})."
+    prefix = f"{source}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _check_lengths(passages: list[Passage], embedder: Embedder, source: str) -> None:
+    """No passage may be cut short by the model: count with its own tokenizer."""
+    counts = embedder.count_tokens([p.embedding_text for p in passages])
+    for passage, n in zip(passages, counts, strict=True):
+        if n + 2 > embedder.max_tokens:
+            raise DocumentError(
+                f"{source}: passage {passage.id} has {n} word pieces, over the model's limit of "
+                f"{embedder.max_tokens}; lower --passage-tokens and ingest again."
+            )
+
+
+def embedding_key(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()
+
+
+def _vectors_for(
+    passages: list[Passage],
+    settings: Settings,
+    embedder: Embedder,
+    index_dir: Path,
+    rebuild: bool,
+    tick: IngestProgress,
+) -> tuple[np.ndarray, int]:
+    """Vectors for all passages, (n, d) float32; only cache misses are embedded."""
+    cache = store.EmbeddingCache(index_dir / store.CACHE, embedder.dimension)
+    try:
+        texts = [p.embedding_text for p in passages]
+        keys = [embedding_key(settings.model, t) for t in texts]
+        cached = {} if rebuild else cache.get_many(keys)
+        missing = sorted({k: i for i, k in enumerate(keys) if k not in cached}.values())
+        tick("embed", 0, len(missing))
+        if missing:
+            # Embed in slices and store each in the cache at once, so a crash loses little.
+            step = max(settings.batch_size * 8, 1)
+            for start in range(0, len(missing), step):
+                part = missing[start : start + step]
+                fresh = embedder.encode_passages(
+                    [texts[i] for i in part],
+                    settings.batch_size,
+                    lambda done, _total, base=start: tick("embed", base + done, len(missing)),
+                )
+                new = {keys[i]: v for i, v in zip(part, fresh, strict=True)}
+                cache.put_many(new)
+                cached.update(new)
+        vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+        for row, key in enumerate(keys):
+            vectors[row] = cached[key]
+        cache.retain(keys)
+        return vectors, len(missing)
+    finally:
+        cache.close()
+
+
+def _manifest(settings: Settings, embedder: Embedder, records: list[store.DocumentRecord], n: int) -> dict:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "built_at": store.now_iso(),
+        "model": settings.model,
+        "dimension": embedder.dimension,
+        "model_max_tokens": embedder.max_tokens,
+        "normalized": True,
+        "metric": "cosine (inner product of unit vectors)",
+        "vector_index": settings.vector_index,
+        "chunking": _chunking(settings),
+        "packages": versions,
+        "documents": {r.source: r.sha256 for r in records},
+        "counts": {"documents": len(records), "passages": n},
+    }

@@ -1,0 +1,350 @@
+"""The index folder on disk: generations of parts built and switched together.
+
+Layout::
+
+    index/
+      CURRENT              name of the generation in service (replaced atomically)
+      generations/<name>/  manifest.json, passages.sqlite, vectors.faiss
+      embeddings.sqlite    vector cache keyed by model + embedding text hash
+      ingest.lock          held by the one ingest allowed at a time
+
+A generation is written under ``generations/<name>.partial``, synced, renamed, and only
+then named in ``CURRENT``; a crash at any moment leaves the previous generation in
+service. Loaders read ``CURRENT`` and never see a half-written generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from kb.chunking import Passage
+from kb.errors import IndexMismatchError, IndexNotFoundError, IngestLockedError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+GENERATIONS = "generations"
+MANIFEST = "manifest.json"
+PASSAGES = "passages.sqlite"
+VECTORS = "vectors.faiss"
+CACHE = "embeddings.sqlite"
+LOCK = "ingest.lock"
+_PARTIAL = ".partial"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the index knows of one source document."""
+
+    source: str
+    title: str
+    kind: str
+    pages: int | None
+    sha256: str
+    size: int
+    passages: int
+    ingested_at: str  # ISO 8601, UTC
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+# --- the CURRENT pointer ---------------------------------------------------------------
+
+
+def current_generation_name(index_dir: Path) -> str | None:
+    try:
+        name = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def _switch_current(index_dir: Path, name: str) -> None:
+    tmp = index_dir / f"{CURRENT}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- reading a generation ----------------------------------------------------------------
+
+
+class Generation:
+    """One complete, read-only generation: manifest, passage store and vector index.
+
+    Safe to share between threads: SQLite reads are serialized by a lock; the FAISS index
+    is only searched.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from kb.vectors import load_vector_index
+
+        self.path = Path(path)
+        self.name = self.path.name
+        self.manifest: dict = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        self.vectors = load_vector_index(self.path / VECTORS)
+        uri = f"file:{(self.path / PASSAGES).as_posix()}?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    @property
+    def passage_count(self) -> int:
+        return int(self.vectors.ntotal)
+
+    def passages_at(self, rows: Sequence[int]) -> list[Passage]:
+        """Passages of the given vector rows, in the same order."""
+        rows = [int(r) for r in rows]
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT row, id, source, title, page, section, start, end_, text "
+                f"FROM passages WHERE row IN ({marks})",
+                rows,
+            ).fetchall()
+        by_row = {r[0]: Passage(*r[1:]) for r in found}
+        return [by_row[r] for r in rows]
+
+    def passages_of(self, source: str) -> list[Passage]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT id, source, title, page, section, start, end_, text FROM passages "
+                "WHERE source = ? ORDER BY row",
+                (source,),
+            ).fetchall()
+        return [Passage(*r) for r in found]
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT source, title, kind, pages, sha256, size, passages, ingested_at "
+                "FROM documents ORDER BY source"
+            ).fetchall()
+        return [DocumentRecord(*r) for r in found]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_generation(index_dir: Path, name: str | None = None) -> Generation:
+    """The generation named in CURRENT (or ``name``).
+
+    Raises:
+        IndexNotFoundError: no index has been built in ``index_dir``.
+    """
+    index_dir = Path(index_dir)
+    name = name or current_generation_name(index_dir)
+    if name is None:
+        raise IndexNotFoundError(f"No index in {index_dir}/. Build one with: python ingest.py --index {index_dir}")
+    path = index_dir / GENERATIONS / name
+    if not (path / MANIFEST).exists():
+        raise IndexNotFoundError(
+            f"{index_dir}/{CURRENT} names generation {name!r}, which is missing. "
+            f"Rebuild the index: python ingest.py --rebuild --index {index_dir}"
+        )
+    return Generation(path)
+
+
+def check_compatible(manifest: dict, model: str, where: Path) -> None:
+    """Refuse an index built with another model or an unknown format.
+
+    Raises:
+        IndexMismatchError: with the command that fixes it.
+    """
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index in {where}/ has format {manifest.get('format')!r}; this version reads "
+            f"format {FORMAT_VERSION}. Rebuild it: python ingest.py --rebuild --index {where}"
+        )
+    if manifest.get("model") != model:
+        raise IndexMismatchError(
+            f"The index in {where}/ was built with the model {manifest.get('model')!r} "
+            f"({manifest.get('dimension')}-d), but the model configured now is {model!r}. "
+            f"Either set KB_MODEL={manifest.get('model')} (or --model), or rebuild the index "
+            f"with the new model: python ingest.py --rebuild --model {model} --index {where}"
+        )
+
+
+# --- writing a generation ----------------------------------------------------------------
+
+
+def write_generation(
+    index_dir: Path,
+    manifest: dict,
+    documents: Iterable[DocumentRecord],
+    passages: Sequence[Passage],
+    vector_index: object,
+) -> str:
+    """Write a complete generation beside the current one, then switch CURRENT to it.
+
+    Returns:
+        The new generation's name.
+    """
+    from kb.vectors import save_vector_index
+
+    index_dir = Path(index_dir)
+    root = index_dir / GENERATIONS
+    root.mkdir(parents=True, exist_ok=True)
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    partial = root / (name + _PARTIAL)
+    partial.mkdir()
+    manifest = {**manifest, "format": FORMAT_VERSION, "generation": name}
+
+    db = sqlite3.connect(partial / PASSAGES)
+    try:
+        db.executescript(
+            """
+            CREATE TABLE documents (
+                source TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL,
+                pages INTEGER, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+                passages INTEGER NOT NULL, ingested_at TEXT NOT NULL);
+            CREATE TABLE passages (
+                row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+                title TEXT NOT NULL, page INTEGER, section TEXT,
+                start INTEGER NOT NULL, end_ INTEGER NOT NULL, text TEXT NOT NULL);
+            CREATE INDEX passages_source ON passages(source);
+            """
+        )
+        db.executemany(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
+            [tuple(asdict(d).values()) for d in documents],
+        )
+        db.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (row, p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text)
+                for row, p in enumerate(passages)
+            ],
+        )
+        db.commit()
+    finally:
+        db.close()
+    save_vector_index(vector_index, partial / VECTORS)
+    with open(partial / MANIFEST, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+    for part in (PASSAGES, VECTORS, MANIFEST):
+        with open(partial / part, "rb") as f:
+            os.fsync(f.fileno())
+    _fsync_dir(partial)
+    os.rename(partial, root / name)
+    _fsync_dir(root)
+    _switch_current(index_dir, name)
+    return name
+
+
+def prune_generations(index_dir: Path, keep: int = 2) -> None:
+    """Delete half-written generations and all but the ``keep`` newest complete ones.
+
+    Call only while holding the ingest lock. The generation in CURRENT is always kept; the
+    one before it stays so a running app can finish searches begun on it.
+    """
+    root = Path(index_dir) / GENERATIONS
+    if not root.is_dir():
+        return
+    current = current_generation_name(index_dir)
+    complete = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL))
+    doomed = [p for p in root.iterdir() if p.name.endswith(_PARTIAL)]
+    doomed += [p for p in complete[:-keep] if p.name != current]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's ingest lock; released even if the process is killed.
+
+    Raises:
+        IngestLockedError: another ingest holds it.
+    """
+    from filelock import FileLock, Timeout
+
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IngestLockedError(
+            f"Another ingest is running on {index_dir}/ (it holds {index_dir / LOCK}). "
+            "Wait for it to finish, then run this again."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --- the embedding cache -------------------------------------------------------------------
+
+
+class EmbeddingCache:
+    """Vectors already computed, keyed by a hash of (model, embedding text).
+
+    Lets a re-ingest embed only passages whose text is new. SQLite keeps each write atomic,
+    so a crash mid-ingest leaves a usable cache.
+    """
+
+    def __init__(self, path: Path, dimension: int) -> None:
+        self.dimension = dimension
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+        )
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self._db.execute(
+                f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
+            ):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape == (self.dimension,):
+                    found[key] = vector
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def retain(self, keys: Iterable[str]) -> None:
+        """Forget every vector whose key is not in ``keys``."""
+        with self._db:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+            self._db.execute("DELETE FROM keep")
+            self._db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", [(k,) for k in keys])
+            self._db.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM keep)")
+
+    def close(self) -> None:
+        self._db.close()

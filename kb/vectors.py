@@ -1,0 +1,71 @@
+"""Vector index build, save, load and search: the only module that imports faiss.
+
+Vectors are L2-normalized, so the inner-product metric gives cosine similarity. The index
+type is a FAISS factory string (``Settings.vector_index``): "Flat" for exact search,
+"HNSW32" or "IVF{n},Flat" and the like for approximate search over large collections.
+Row ``i`` of the index is passage row ``i`` of the same generation's passage store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from kb.errors import KBError
+
+
+def build_vector_index(vectors: np.ndarray, index_type: str = "Flat") -> faiss.Index:
+    """An index over ``vectors`` (n, d) float32, rows in the given order."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be 2-D (n, d), got shape {vectors.shape}")
+    n, dimension = vectors.shape
+    try:
+        index = faiss.index_factory(dimension, index_type, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as exc:
+        raise KBError(
+            f"{index_type!r} is not a FAISS index type faiss can build ({exc}). "
+            "Use 'Flat', 'HNSW32' or 'IVF256,Flat', for example."
+        ) from exc
+    if not index.is_trained:
+        if n == 0:
+            return faiss.IndexFlatIP(dimension)
+        try:
+            index.train(vectors)
+        except RuntimeError as exc:
+            raise KBError(
+                f"The {index_type!r} index could not be trained on {n} passages ({exc}); it "
+                "needs more passages than clusters. Use 'Flat' for small collections."
+            ) from exc
+    if n:
+        index.add(vectors)
+    return index
+
+
+def save_vector_index(index: faiss.Index, path: Path) -> None:
+    faiss.write_index(index, str(path))
+
+
+def load_vector_index(path: Path) -> faiss.Index:
+    return faiss.read_index(str(path))
+
+
+def search_vectors(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and row numbers of the ``k`` nearest rows for each query.
+
+    Args:
+        queries: (q, d) float32, unit length.
+
+    Returns:
+        (scores, rows), each of shape (q, min(k, index size)); scores are cosine
+        similarities, best first; rows index the passage store.
+    """
+    k = min(k, index.ntotal)
+    if k <= 0:
+        empty = np.zeros((len(queries), 0))
+        return empty.astype(np.float32), empty.astype(np.int64)
+    scores, rows = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    keep = rows[0] >= 0  # approximate indexes pad with -1 when they find fewer than k
+    return scores[:, keep], rows[:, keep]
