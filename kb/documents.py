@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 BlockKind = Literal["heading", "paragraph"]
 
+#: Bumped whenever a reader change would read the same file differently; an ingest re-reads
+#: every document when the index was built by another version.
+READER_VERSION = 2
+
 #: File suffix -> document type. The ingester reads exactly these.
 DOCUMENT_TYPES: dict[str, str] = {
     ".pdf": "pdf",
@@ -116,7 +120,9 @@ def read_document(path: Path, documents_dir: Path, max_bytes: int | None = None)
     kind = DOCUMENT_TYPES.get(path.suffix.lower())
     if kind is None:
         supported = ", ".join(sorted(DOCUMENT_TYPES))
-        raise DocumentError(f"{source}: files of type {path.suffix or '(none)'} are not read; use one of {supported}.")
+        raise DocumentError(
+            f"{source}: files of type {path.suffix or '(none)'} are not read; use one of {supported}."
+        )
     size = path.stat().st_size
     if size == 0:
         raise DocumentError(f"{source}: the file is empty (0 bytes). Replace it with the full document.")
@@ -152,7 +158,11 @@ def _assemble(source: str, title: str, kind: str, pages: int | None, raw: list[_
     blocks: list[Block] = []
     offset = 0
     for item in raw:
-        text = item.text.strip() if item.kind == "paragraph" and "\n" in item.text else cleaning.clean_inline(item.text)
+        text = (
+            item.text.strip()
+            if item.kind == "paragraph" and "\n" in item.text
+            else cleaning.clean_inline(item.text)
+        )
         if not text or cleaning.is_boilerplate(text) or cleaning.normalize_key(text) == title_key:
             continue
         if parts:
@@ -178,7 +188,9 @@ def decode_text(data: bytes, source: str) -> str:
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     if b"\x00" in data:
-        raise DocumentError(f"{source}: looks like a binary file, not text. Export it as a PDF or UTF-8 text.")
+        raise DocumentError(
+            f"{source}: looks like a binary file, not text. Export it as a PDF or UTF-8 text."
+        )
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding)
@@ -316,13 +328,15 @@ def _demote_heading_runs(blocks: list[_Raw]) -> list[_Raw]:
 
 
 def _read_docx(data: bytes, source: str) -> tuple[str | None, None, list[_Raw]]:
+    import zipfile
+
     import docx
     from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(
             f"{source}: is not a readable Word (.docx) file. If it is an old .doc, "
             "save it as .docx; otherwise save a fresh copy and ingest again."
@@ -362,16 +376,56 @@ def _table_rows(table) -> Iterator[str]:
 # --- HTML --------------------------------------------------------------------------------
 
 _HTML_NOISE = [
-    "script", "style", "noscript", "template", "nav", "aside", "footer", "form",
-    "button", "iframe", "svg", "canvas", "select", "input", "dialog", "object", "embed",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "aside",
+    "footer",
+    "form",
+    "button",
+    "iframe",
+    "svg",
+    "canvas",
+    "select",
+    "input",
+    "dialog",
+    "object",
+    "embed",
 ]
 _HTML_BLOCKS = {
-    "p", "div", "section", "article", "main", "header", "ul", "ol", "li", "dl", "dt", "dd",
-    "blockquote", "pre", "figure", "figcaption", "address", "details", "summary", "body",
-    "html", "hr", "caption", "center",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "address",
+    "details",
+    "summary",
+    "body",
+    "html",
+    "hr",
+    "caption",
+    "center",
 }
 _HTML_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_HTML_NOISE_ATTR = r"(^|[-_ ])(share|sharing|social|cookie|consent|banner|breadcrumbs?|newsletter|comments?|sidebar|popup|modal|advert|ads|promo|related|menu|navbar|skip)([-_ ]|$)"
+#: class or id words of page furniture ("consent" is not one: a clinic's consent text is content).
+_HTML_NOISE_ATTR = (
+    r"(^|[-_ ])(share|sharing|social|cookies?|banner|breadcrumbs?|newsletter|comments?|sidebar"
+    r"|popup|modal|advert|ads|promo|related|menu|navbar|skip)([-_ ]|$)"
+)
 
 
 def _read_html(data: bytes, source: str) -> tuple[str | None, None, list[_Raw]]:
@@ -386,7 +440,11 @@ def _read_html(data: bytes, source: str) -> tuple[str | None, None, list[_Raw]]:
     doomed = root.find_all(_HTML_NOISE + ([] if root.name in ("main", "article") else ["header"]))
     for tag in root.find_all(True):
         classes = " ".join(tag.get("class") or [])
-        if noise_attr.search(classes) or noise_attr.search(tag.get("id") or "") or tag.get("role") in ("navigation", "banner", "contentinfo"):
+        if (
+            noise_attr.search(classes)
+            or noise_attr.search(tag.get("id") or "")
+            or tag.get("role") in ("navigation", "banner", "contentinfo")
+        ):
             doomed.append(tag)
         if tag.get("hidden") is not None or tag.get("aria-hidden") == "true":
             doomed.append(tag)
@@ -422,7 +480,9 @@ def _walk_html(node) -> Iterator[_Raw]:
         elif child.name == "table":
             yield from flush()
             for row in child.find_all("tr"):
-                cells = [cleaning.clean_inline(c.get_text(" ", strip=True)) for c in row.find_all(["th", "td"])]
+                cells = [
+                    cleaning.clean_inline(c.get_text(" ", strip=True)) for c in row.find_all(["th", "td"])
+                ]
                 if any(cells):
                     yield _Raw("paragraph", " | ".join(c for c in cells if c))
         elif child.name == "br":

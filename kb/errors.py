@@ -25,3 +25,7 @@ class IndexMismatchError(KBError):
 
 class IngestLockedError(KBError):
     """Another ingest holds the lock on the index folder."""
+
+
+class IndexDamagedError(KBError):
+    """A generation's files are missing or unreadable."""

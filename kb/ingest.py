@@ -19,16 +19,28 @@ import numpy as np
 
 from kb import documents as docs
 from kb import store
-from kb.chunking import Passage, split_document
+from kb.chunking import CHUNKER_VERSION, Passage, split_document
 from kb.config import Settings
 from kb.embedding import Embedder
-from kb.errors import DocumentError, IndexNotFoundError, KBError
+from kb.errors import DocumentError, IndexDamagedError, IndexNotFoundError, KBError
 
 #: Called with (stage, done, total); stages are "read", "embed" and "write".
 IngestProgress = Callable[[str, int, int], None]
 
-_PACKAGES = ("clinic-kb", "sentence-transformers", "transformers", "torch", "faiss-cpu", "pypdf",
-             "python-docx", "beautifulsoup4", "markdown-it-py", "numpy")
+_PACKAGES = (
+    "clinic-kb",
+    "sentence-transformers",
+    "transformers",
+    "torch",
+    "faiss-cpu",
+    "bm25s",
+    "PyStemmer",
+    "pypdf",
+    "python-docx",
+    "beautifulsoup4",
+    "markdown-it-py",
+    "numpy",
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class IngestReport:
     documents: int = 0  # documents in the new index
     passages: int = 0  # passages in the new index
     embedded: int = 0  # passages that went through the model in this run
+    embedded_sentences: int = 0  # sentences (indexed on their own) embedded in this run
     seconds: float = 0.0
     generation: str | None = None
 
@@ -95,13 +108,25 @@ def ingest(
         finally:
             if previous is not None:
                 previous.close()
-        vectors, report.embedded = _vectors_for(passages, settings, embedder, index_dir, rebuild, tick)
+        texts = [p.embedding_text for p in passages]
+        sentences = [text for *_, text in store.sentence_table(passages)]
+        vectors, sentence_vectors, report.embedded, report.embedded_sentences = _vectors_for(
+            texts, sentences, settings, embedder, index_dir, rebuild, tick
+        )
         tick("write", 0, 1)
+        from kb.lexical import LexicalIndex
         from kb.vectors import build_vector_index
 
-        vector_index = build_vector_index(vectors, settings.vector_index)
         manifest = _manifest(settings, embedder, records, len(passages))
-        report.generation = store.write_generation(index_dir, manifest, records, passages, vector_index)
+        report.generation = store.write_generation(
+            index_dir,
+            manifest,
+            records,
+            passages,
+            build_vector_index(vectors, settings.vector_index),
+            build_vector_index(sentence_vectors, settings.vector_index),
+            LexicalIndex.build(texts),
+        )
         store.prune_generations(index_dir)
         tick("write", 1, 1)
     report.documents, report.passages = len(records), len(passages)
@@ -112,8 +137,8 @@ def ingest(
 def _previous_generation(index_dir: Path, settings: Settings, rebuild: bool) -> store.Generation | None:
     try:
         previous = store.open_generation(index_dir)
-    except IndexNotFoundError:
-        return None
+    except (IndexNotFoundError, IndexDamagedError):
+        return None  # nothing usable to build on: every document is read afresh
     if rebuild:
         return previous  # only to tell added from changed and removed documents
     try:
@@ -125,7 +150,12 @@ def _previous_generation(index_dir: Path, settings: Settings, rebuild: bool) -> 
 
 
 def _chunking(settings: Settings) -> dict:
-    return {"passage_tokens": settings.passage_tokens, "overlap_sentences": settings.overlap_sentences}
+    return {
+        "passage_tokens": settings.passage_tokens,
+        "overlap_sentences": settings.overlap_sentences,
+        "reader_version": docs.READER_VERSION,
+        "chunker_version": CHUNKER_VERSION,
+    }
 
 
 def _collect(
@@ -139,11 +169,7 @@ def _collect(
     """Decide each document's fate and gather the new generation's records and passages."""
     report = IngestReport()
     old = {d.source: d for d in previous.documents()} if previous else {}
-    reuse = (
-        not rebuild
-        and previous is not None
-        and previous.manifest.get("chunking") == _chunking(settings)
-    )
+    reuse = not rebuild and previous is not None and previous.manifest.get("chunking") == _chunking(settings)
     records: list[store.DocumentRecord] = []
     passages: list[Passage] = []
     limit = min(settings.passage_tokens, embedder.max_tokens)
@@ -172,8 +198,14 @@ def _collect(
             continue
         records.append(
             store.DocumentRecord(
-                source, document.title, document.kind, document.pages, sha,
-                path.stat().st_size, len(found), store.now_iso(),
+                source,
+                document.title,
+                document.kind,
+                document.pages,
+                sha,
+                path.stat().st_size,
+                len(found),
+                store.now_iso(),
             )
         )
         passages.extend(found)
@@ -188,7 +220,7 @@ def _reason(exc: Exception, source: str) -> str:
     if isinstance(exc, OSError):
         text = f"{source}: could not be opened ({exc.strerror or exc})."
     prefix = f"{source}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def _check_lengths(passages: list[Passage], embedder: Embedder, source: str) -> None:
@@ -207,39 +239,46 @@ def embedding_key(model: str, text: str) -> str:
 
 
 def _vectors_for(
-    passages: list[Passage],
+    texts: list[str],
+    sentences: list[str],
     settings: Settings,
     embedder: Embedder,
     index_dir: Path,
     rebuild: bool,
     tick: IngestProgress,
-) -> tuple[np.ndarray, int]:
-    """Vectors for all passages, (n, d) float32; only cache misses are embedded."""
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Vectors of passages and of sentences, each (n, d) float32, and how many passages and
+    sentences were embedded; texts embedded before come from the cache."""
     cache = store.EmbeddingCache(index_dir / store.CACHE, embedder.dimension)
     try:
-        texts = [p.embedding_text for p in passages]
-        keys = [embedding_key(settings.model, t) for t in texts]
+        every = texts + sentences
+        keys = [embedding_key(settings.model, t) for t in every]
         cached = {} if rebuild else cache.get_many(keys)
         missing = sorted({k: i for i, k in enumerate(keys) if k not in cached}.values())
         tick("embed", 0, len(missing))
-        if missing:
-            # Embed in slices and store each in the cache at once, so a crash loses little.
-            step = max(settings.batch_size * 8, 1)
-            for start in range(0, len(missing), step):
-                part = missing[start : start + step]
-                fresh = embedder.encode_passages(
-                    [texts[i] for i in part],
-                    settings.batch_size,
-                    lambda done, _total, base=start: tick("embed", base + done, len(missing)),
-                )
-                new = {keys[i]: v for i, v in zip(part, fresh, strict=True)}
-                cache.put_many(new)
-                cached.update(new)
-        vectors = np.zeros((len(passages), embedder.dimension), dtype=np.float32)
+        # Embed in slices and store each in the cache at once, so a crash loses little.
+        step = max(settings.batch_size * 8, 1)
+        for start in range(0, len(missing), step):
+            part = missing[start : start + step]
+            fresh = embedder.encode_passages(
+                [every[i] for i in part],
+                settings.batch_size,
+                lambda done, _total, base=start: tick("embed", base + done, len(missing)),
+            )
+            new = {keys[i]: v for i, v in zip(part, fresh, strict=True)}
+            cache.put_many(new)
+            cached.update(new)
+        vectors = np.zeros((len(every), embedder.dimension), dtype=np.float32)
         for row, key in enumerate(keys):
             vectors[row] = cached[key]
         cache.retain(keys)
-        return vectors, len(missing)
+        passages_embedded = sum(1 for i in missing if i < len(texts))
+        return (
+            vectors[: len(texts)],
+            vectors[len(texts) :],
+            passages_embedded,
+            len(missing) - passages_embedded,
+        )
     finally:
         cache.close()
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import numpy as np
+
 from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import QueryError
+
+#: Shorter sentences ("Yes.", "Cash") match too many questions to rank passages by.
+MIN_SENTENCE_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class Hit:
     section: str | None
     start: int
     end: int
+    #: The sentence of the passage nearest to the query: the best answer in it.
+    highlight: str = ""
 
 
 class KnowledgeBase:
@@ -98,19 +105,84 @@ class KnowledgeBase:
         return query, k
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
-        """The ``k`` passages nearest to the query, best first.
+        """The ``k`` passages that best answer the query, best first.
+
+        Three rankings are fused by reciprocal rank: passages by their vector, passages by
+        their best sentence's vector, and passages by BM25 keywords. Each hit's ``score`` is
+        the cosine similarity of the query to the passage or to its best sentence, whichever
+        is higher; ``highlight`` is that sentence.
 
         Raises:
             QueryError: the query is empty or too long, or k is out of range.
         """
-        from kb.vectors import search_vectors
+        from kb.vectors import search_vectors, vectors_at
 
         query, k = self.validate(query, k)
         generation = self._generation  # one generation for the whole search
+        mode = self.settings.search_mode
+        n = max(k, self.settings.candidates)
         vector = self.embedder.encode_query(query)
-        scores, rows = search_vectors(generation.vectors, vector[None, :], k)
-        passages = generation.passages_at(rows[0].tolist())
-        return [
-            Hit(rank, float(score), p.id, p.text, p.source, p.title, p.page, p.section, p.start, p.end)
-            for rank, (score, p) in enumerate(zip(scores[0], passages, strict=True), start=1)
-        ]
+        rankings: list[list[int]] = []
+        cosine: dict[int, float] = {}
+        if mode in ("hybrid", "dense"):
+            scores, rows = search_vectors(generation.vectors, vector[None, :], n)
+            rankings.append(rows[0].tolist())
+            cosine.update(zip(rows[0].tolist(), scores[0].tolist(), strict=True))
+            rankings.append(self._rank_by_sentence(generation, vector, n))
+        if mode in ("hybrid", "lexical"):
+            rankings.append(generation.lexical.search(query, n)[1].tolist())
+        best = fuse(rankings, self.settings.rrf_k)[:k]
+        unscored = [row for row in best if row not in cosine]
+        if unscored:
+            extra = vectors_at(generation.vectors, unscored) @ vector
+            cosine.update(zip(unscored, extra.tolist(), strict=True))
+        hits = []
+        for rank, (row, p) in enumerate(zip(best, generation.passages_at(best), strict=True), start=1):
+            sentence, sentence_score = _best_sentence(generation, row, p, vector)
+            score = max(cosine[row], sentence_score)
+            hits.append(
+                Hit(rank, score, p.id, p.text, p.source, p.title, p.page, p.section, p.start, p.end, sentence)
+            )
+        return hits
+
+    @staticmethod
+    def _rank_by_sentence(generation: store.Generation, vector, n: int) -> list[int]:
+        """Passages ranked by their best sentence: one precise sentence ("It typically takes
+        3-4 sessions") is found even when the rest of its passage is about other things.
+        Sentences under four words are too vague to rank on."""
+        from kb.vectors import search_vectors
+
+        _, rows = search_vectors(generation.sentence_vectors, vector[None, :], n * 3)
+        ranking: list[int] = []
+        for row in rows[0].tolist():
+            passage = int(generation.sentence_passage[row])
+            if generation.sentence_words[row] >= MIN_SENTENCE_WORDS and passage not in ranking:
+                ranking.append(passage)
+        return ranking[:n]
+
+
+def _best_sentence(generation: store.Generation, row: int, passage, vector) -> tuple[str, float]:
+    """The passage's sentence nearest the query, and its cosine similarity (-1.0 if none)."""
+    from kb.vectors import vectors_at
+
+    texts = passage.sentence_texts()
+    # Sentences are stored in passage order, so one passage's rows are contiguous.
+    first = int(np.searchsorted(generation.sentence_passage, row, side="left"))
+    rows = [first + i for i, t in enumerate(texts) if len(t.split()) >= MIN_SENTENCE_WORDS]
+    if not rows:
+        return (texts[0] if texts else passage.text), -1.0
+    scores = vectors_at(generation.sentence_vectors, rows) @ vector
+    best = int(np.argmax(scores))
+    return texts[rows[best] - first], float(scores[best])
+
+
+def fuse(rankings: list[list[int]], rrf_k: int = 60) -> list[int]:
+    """Reciprocal rank fusion: rows ordered by the sum of 1 / (rrf_k + rank) over rankings.
+
+    Ties keep the order of first appearance, so a single ranking comes back unchanged.
+    """
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, start=1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(scores, key=lambda row: -scores[row])

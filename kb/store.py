@@ -4,7 +4,8 @@ Layout::
 
     index/
       CURRENT              name of the generation in service (replaced atomically)
-      generations/<name>/  manifest.json, passages.sqlite, vectors.faiss
+      generations/<name>/  manifest.json, passages.sqlite, vectors.faiss (one vector per
+                           passage), sentences.faiss (one per sentence), lexical/ (BM25)
       embeddings.sqlite    vector cache keyed by model + embedding text hash
       ingest.lock          held by the one ingest allowed at a time
 
@@ -30,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from kb.chunking import Passage
-from kb.errors import IndexMismatchError, IndexNotFoundError, IngestLockedError
+from kb.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, IngestLockedError
+from kb.lexical import LexicalIndex
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -38,6 +40,8 @@ GENERATIONS = "generations"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.faiss"
+SENTENCE_VECTORS = "sentences.faiss"
+LEXICAL = "lexical"
 CACHE = "embeddings.sqlite"
 LOCK = "ingest.lock"
 _PARTIAL = ".partial"
@@ -101,15 +105,23 @@ class Generation:
     """
 
     def __init__(self, path: Path) -> None:
+        from kb.lexical import LexicalIndex
         from kb.vectors import load_vector_index
 
         self.path = Path(path)
         self.name = self.path.name
         self.manifest: dict = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
         self.vectors = load_vector_index(self.path / VECTORS)
+        self.sentence_vectors = load_vector_index(self.path / SENTENCE_VECTORS)
+        self.lexical = LexicalIndex.load(self.path / LEXICAL)
         uri = f"file:{(self.path / PASSAGES).as_posix()}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        found = self._db.execute("SELECT passage_row, words FROM sentences ORDER BY row").fetchall()
+        table = np.array(found, dtype=np.int64).reshape(-1, 2)
+        #: Passage row of each sentence vector, and its length in words.
+        self.sentence_passage: np.ndarray = table[:, 0]
+        self.sentence_words: np.ndarray = table[:, 1]
 
     @property
     def passage_count(self) -> int:
@@ -118,26 +130,35 @@ class Generation:
     def passages_at(self, rows: Sequence[int]) -> list[Passage]:
         """Passages of the given vector rows, in the same order."""
         rows = [int(r) for r in rows]
-        if not rows:
-            return []
-        marks = ",".join("?" * len(rows))
-        with self._lock:
-            found = self._db.execute(
-                f"SELECT row, id, source, title, page, section, start, end_, text "
-                f"FROM passages WHERE row IN ({marks})",
-                rows,
-            ).fetchall()
-        by_row = {r[0]: Passage(*r[1:]) for r in found}
-        return [by_row[r] for r in rows]
+        found = self._passages(f"row IN ({','.join('?' * len(rows))})", rows) if rows else {}
+        return [found[r] for r in rows]
 
     def passages_of(self, source: str) -> list[Passage]:
+        return list(self._passages("source = ?", [source]).values())
+
+    def sentence_rows_of(self, row: int) -> list[int]:
+        """Rows in ``sentence_vectors`` of one passage's sentences, in order."""
         with self._lock:
             found = self._db.execute(
-                "SELECT id, source, title, page, section, start, end_, text FROM passages "
-                "WHERE source = ? ORDER BY row",
-                (source,),
+                "SELECT row FROM sentences WHERE passage_row = ? ORDER BY row", (int(row),)
             ).fetchall()
-        return [Passage(*r) for r in found]
+        return [r[0] for r in found]
+
+    def _passages(self, where: str, args: list) -> dict[int, Passage]:
+        with self._lock:
+            found = self._db.execute(
+                "SELECT row, id, source, title, page, section, start, end_, text FROM passages "
+                f"WHERE {where} ORDER BY row",
+                args,
+            ).fetchall()
+            marks = ",".join("?" * len(found))
+            sentences: dict[int, list[tuple[int, int]]] = {}
+            for passage_row, start, end in self._db.execute(
+                f"SELECT passage_row, start, end_ FROM sentences WHERE passage_row IN ({marks}) ORDER BY row",
+                [r[0] for r in found],
+            ):
+                sentences.setdefault(passage_row, []).append((start, end))
+        return {r[0]: Passage(*r[1:], sentences=tuple(sentences.get(r[0], ()))) for r in found}
 
     def documents(self) -> list[DocumentRecord]:
         with self._lock:
@@ -161,14 +182,22 @@ def open_generation(index_dir: Path, name: str | None = None) -> Generation:
     index_dir = Path(index_dir)
     name = name or current_generation_name(index_dir)
     if name is None:
-        raise IndexNotFoundError(f"No index in {index_dir}/. Build one with: python ingest.py --index {index_dir}")
+        raise IndexNotFoundError(
+            f"No index in {index_dir}/. Build one with: python ingest.py --index {index_dir}"
+        )
     path = index_dir / GENERATIONS / name
     if not (path / MANIFEST).exists():
         raise IndexNotFoundError(
             f"{index_dir}/{CURRENT} names generation {name!r}, which is missing. "
             f"Rebuild the index: python ingest.py --rebuild --index {index_dir}"
         )
-    return Generation(path)
+    try:
+        return Generation(path)
+    except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+        raise IndexDamagedError(
+            f"The index generation {name!r} in {index_dir}/ could not be loaded ({exc}). "
+            f"Rebuild the index: python ingest.py --rebuild --index {index_dir}"
+        ) from exc
 
 
 def check_compatible(manifest: dict, model: str, where: Path) -> None:
@@ -200,6 +229,8 @@ def write_generation(
     documents: Iterable[DocumentRecord],
     passages: Sequence[Passage],
     vector_index: object,
+    sentence_index: object,
+    lexical_index: LexicalIndex,
 ) -> str:
     """Write a complete generation beside the current one, then switch CURRENT to it.
 
@@ -211,7 +242,8 @@ def write_generation(
     index_dir = Path(index_dir)
     root = index_dir / GENERATIONS
     root.mkdir(parents=True, exist_ok=True)
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    # Names sort in time order (microseconds), and a random tail keeps two writers apart.
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f") + "-" + secrets.token_hex(3)
     partial = root / (name + _PARTIAL)
     partial.mkdir()
     manifest = {**manifest, "format": FORMAT_VERSION, "generation": name}
@@ -229,6 +261,10 @@ def write_generation(
                 title TEXT NOT NULL, page INTEGER, section TEXT,
                 start INTEGER NOT NULL, end_ INTEGER NOT NULL, text TEXT NOT NULL);
             CREATE INDEX passages_source ON passages(source);
+            CREATE TABLE sentences (
+                row INTEGER PRIMARY KEY, passage_row INTEGER NOT NULL,
+                start INTEGER NOT NULL, end_ INTEGER NOT NULL, words INTEGER NOT NULL);
+            CREATE INDEX sentences_passage ON sentences(passage_row);
             """
         )
         db.executemany(
@@ -242,20 +278,38 @@ def write_generation(
                 for row, p in enumerate(passages)
             ],
         )
+        db.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?,?)",
+            [
+                (row, passage_row, start, end, len(text.split()))
+                for row, (passage_row, start, end, text) in enumerate(sentence_table(passages))
+            ],
+        )
         db.commit()
     finally:
         db.close()
     save_vector_index(vector_index, partial / VECTORS)
+    save_vector_index(sentence_index, partial / SENTENCE_VECTORS)
+    lexical_index.save(partial / LEXICAL)
     with open(partial / MANIFEST, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, sort_keys=True)
-    for part in (PASSAGES, VECTORS, MANIFEST):
-        with open(partial / part, "rb") as f:
+    for part in [*partial.iterdir(), *(partial / LEXICAL).iterdir()]:
+        if part.is_dir():
+            continue
+        with open(part, "rb") as f:
             os.fsync(f.fileno())
     _fsync_dir(partial)
     os.rename(partial, root / name)
     _fsync_dir(root)
     _switch_current(index_dir, name)
     return name
+
+
+def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int, str]]:
+    """(passage row, start, end, text) of every sentence, in sentence-vector order."""
+    for row, passage in enumerate(passages):
+        for (start, end), text in zip(passage.sentences, passage.sentence_texts(), strict=True):
+            yield row, start, end, text
 
 
 def prune_generations(index_dir: Path, keep: int = 2) -> None:
@@ -314,9 +368,7 @@ class EmbeddingCache:
         self.dimension = dimension
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
-        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

@@ -8,6 +8,7 @@ Row ``i`` of the index is passage row ``i`` of the same generation's passage sto
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import faiss
@@ -49,7 +50,17 @@ def save_vector_index(index: faiss.Index, path: Path) -> None:
 
 
 def load_vector_index(path: Path) -> faiss.Index:
-    return faiss.read_index(str(path))
+    index = faiss.read_index(str(path))
+    with contextlib.suppress(RuntimeError):  # IVF indexes need a direct map to hand back vectors by row
+        faiss.extract_index_ivf(index).make_direct_map()
+    return index
+
+
+def vectors_at(index: faiss.Index, rows: list[int]) -> np.ndarray:
+    """The stored vectors of the given rows, (len(rows), d) float32."""
+    if not rows:
+        return np.zeros((0, index.d), dtype=np.float32)
+    return np.vstack([index.reconstruct(int(r)) for r in rows])
 
 
 def search_vectors(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

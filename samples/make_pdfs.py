@@ -62,6 +62,7 @@ CONTACT_BLOCK = [
 # Small constructors for the document structure
 # ---------------------------------------------------------------------------
 
+
 def P(text: str) -> dict:
     """A normal paragraph. **bold** is allowed."""
     return {"type": "p", "text": text}
@@ -260,10 +261,28 @@ TREATMENT_OPTIONS = {
             T(
                 [
                     ["Laser", "Wavelength", "Typical sessions", "Visible healing (downtime)", "Redness"],
-                    ["Fully ablative CO2", "10,600 nm", "Usually 1", "7\u201314 days", "2\u20133 months, sometimes up to 6"],
+                    [
+                        "Fully ablative CO2",
+                        "10,600 nm",
+                        "Usually 1",
+                        "7\u201314 days",
+                        "2\u20133 months, sometimes up to 6",
+                    ],
                     ["Fully ablative Er:YAG", "2,940 nm", "Usually 1", "5\u201310 days", "Several weeks"],
-                    ["Fractional ablative CO2 or erbium", "10,600 or 2,940 nm", "Often 1\u20133", "About 5\u20137 days", "2\u20134 weeks"],
-                    ["Non-ablative fractional (erbium-glass)", "1,550 nm", "Typically 3\u20135", "1\u20133 days", "1\u20133 days"],
+                    [
+                        "Fractional ablative CO2 or erbium",
+                        "10,600 or 2,940 nm",
+                        "Often 1\u20133",
+                        "About 5\u20137 days",
+                        "2\u20134 weeks",
+                    ],
+                    [
+                        "Non-ablative fractional (erbium-glass)",
+                        "1,550 nm",
+                        "Typically 3\u20135",
+                        "1\u20133 days",
+                        "1\u20133 days",
+                    ],
                 ],
                 [0.25, 0.16, 0.16, 0.2, 0.23],
             ),
@@ -359,9 +378,17 @@ CANDIDACY = {
             T(
                 [
                     ["Type", "Typical description", "Reaction to sun"],
-                    ["I", "Very fair skin, often freckles, red or blond hair, light eyes", "Always burns, never tans"],
+                    [
+                        "I",
+                        "Very fair skin, often freckles, red or blond hair, light eyes",
+                        "Always burns, never tans",
+                    ],
                     ["II", "Fair skin, usually light eyes", "Usually burns, tans minimally"],
-                    ["III", "Light to medium (beige) skin", "Sometimes burns mildly, tans gradually to light brown"],
+                    [
+                        "III",
+                        "Light to medium (beige) skin",
+                        "Sometimes burns mildly, tans gradually to light brown",
+                    ],
                     ["IV", "Olive or moderate brown skin", "Burns minimally, tans easily to moderate brown"],
                     ["V", "Dark brown skin", "Very rarely burns, tans very easily"],
                     ["VI", "Deeply pigmented dark brown to black skin", "Never burns"],
@@ -512,8 +539,7 @@ CANDIDACY = {
                 "give you a written cost estimate;",
                 "plan your preparation, including sun protection, stopping retinoids, "
                 "antiviral medicine and, if needed, a skin-lightening cream;",
-                "answer your questions and give you time to decide before you sign a "
-                "consent form.",
+                "answer your questions and give you time to decide before you sign a consent form.",
             ),
             P(
                 "For darker skin types or uncertain cases we sometimes suggest a small test "
@@ -545,11 +571,23 @@ PREPARING = {
             T(
                 [
                     ["When", "What to do"],
-                    ["4 weeks before", "Start strict sun avoidance and daily broad-spectrum SPF 30+. No tanning beds or self-tanner."],
-                    ["A few weeks before (some darker skin types)", "Use a skin-lightening cream if Dr. Okafor has prescribed one."],
-                    ["About 2 weeks before", "Avoid waxing, hair-removal creams, peels and other procedures on the area. Collect your prescriptions. Stop smoking if you can."],
+                    [
+                        "4 weeks before",
+                        "Start strict sun avoidance and daily broad-spectrum SPF 30+. No tanning beds or self-tanner.",
+                    ],
+                    [
+                        "A few weeks before (some darker skin types)",
+                        "Use a skin-lightening cream if Dr. Okafor has prescribed one.",
+                    ],
+                    [
+                        "About 2 weeks before",
+                        "Avoid waxing, hair-removal creams, peels and other procedures on the area. Collect your prescriptions. Stop smoking if you can.",
+                    ],
                     ["5\u20137 days before", "Stop retinoids (tretinoin, retinol) and exfoliating acids."],
-                    ["The day before", "Start your antiviral medicine if told to. Confirm your driver. Set out your aftercare supplies."],
+                    [
+                        "The day before",
+                        "Start your antiviral medicine if told to. Confirm your driver. Set out your aftercare supplies.",
+                    ],
                     ["Treatment day", "Arrive with clean skin, no makeup and comfortable clothes."],
                 ],
                 [0.3, 0.7],
@@ -566,11 +604,9 @@ PREPARING = {
             B(
                 "apply a broad-spectrum sunscreen of SPF 30 or higher every morning to the "
                 "area that will be treated, and reapply every 2 hours when you are outdoors;",
-                "wear a wide-brimmed hat and stay in the shade, especially in the middle of "
-                "the day;",
+                "wear a wide-brimmed hat and stay in the shade, especially in the middle of the day;",
                 "avoid tanning beds and deliberate sunbathing;",
-                "stop using self-tanning products, which make it harder to judge your skin "
-                "tone.",
+                "stop using self-tanning products, which make it harder to judge your skin tone.",
             ),
             P(
                 "If you get a sunburn or a noticeable tan in the weeks before your "
@@ -621,8 +657,7 @@ PREPARING = {
             B(
                 "everyone having an ablative treatment (fully ablative or fractional "
                 "ablative), whether or not they have ever had a cold sore; and",
-                "anyone with a history of cold sores, including before a non-ablative "
-                "treatment.",
+                "anyone with a history of cold sores, including before a non-ablative treatment.",
             ),
             P(
                 "The antiviral is usually started the day before or on the day of treatment "
@@ -667,8 +702,7 @@ PREPARING = {
                 "a reusable cold pack or a bag of frozen peas, and clean soft cloths;",
                 "extra pillows so you can sleep with your head raised;",
                 "a mineral sunscreen of SPF 30 or higher for when your skin has healed;",
-                "pain relief as advised by your clinician, usually acetaminophen "
-                "(paracetamol).",
+                "pain relief as advised by your clinician, usually acetaminophen (paracetamol).",
             ),
         ),
         S(
@@ -677,8 +711,7 @@ PREPARING = {
             B(
                 "photo ID and your list of medicines;",
                 "your antiviral and any other medicine you have been prescribed;",
-                "glasses instead of contact lenses if the area around your eyes is being "
-                "treated;",
+                "glasses instead of contact lenses if the area around your eyes is being treated;",
                 "a loose top that buttons or zips at the front, so nothing has to be pulled "
                 "over your face afterwards;",
                 "a hair tie or headband;",
@@ -791,10 +824,30 @@ AFTERCARE = {
             T(
                 [
                     ["Laser", "Main healing", "Redness or pinkness", "Makeup can usually resume"],
-                    ["Non-ablative fractional 1,550 nm", "1\u20133 days of redness and swelling; flaking for a few days", "A few days", "The next day"],
-                    ["Fractional ablative CO2 or erbium", "About 5\u20137 days of downtime", "2\u20134 weeks", "Once healed, often around day 5\u20137"],
-                    ["Fully ablative Er:YAG", "Healing in 5\u201310 days", "Several weeks", "After re-epithelialization, about 7\u201310 days"],
-                    ["Fully ablative CO2", "Re-epithelialization in 7\u201314 days", "Pinkness for 2\u20133 months, sometimes up to 6", "After re-epithelialization, about 7\u201310 days or later"],
+                    [
+                        "Non-ablative fractional 1,550 nm",
+                        "1\u20133 days of redness and swelling; flaking for a few days",
+                        "A few days",
+                        "The next day",
+                    ],
+                    [
+                        "Fractional ablative CO2 or erbium",
+                        "About 5\u20137 days of downtime",
+                        "2\u20134 weeks",
+                        "Once healed, often around day 5\u20137",
+                    ],
+                    [
+                        "Fully ablative Er:YAG",
+                        "Healing in 5\u201310 days",
+                        "Several weeks",
+                        "After re-epithelialization, about 7\u201310 days",
+                    ],
+                    [
+                        "Fully ablative CO2",
+                        "Re-epithelialization in 7\u201314 days",
+                        "Pinkness for 2\u20133 months, sometimes up to 6",
+                        "After re-epithelialization, about 7\u201310 days or later",
+                    ],
                 ],
                 [0.26, 0.28, 0.22, 0.24],
             ),
@@ -977,10 +1030,8 @@ AFTERCARE = {
                 "**Shaving:** avoid shaving treated skin until it has fully healed.",
                 "**Exercise:** gentle walks are fine; avoid exercise that makes you sweat or "
                 "flush until the skin has healed.",
-                "**Alcohol:** alcohol can increase flushing and swelling in the first few "
-                "days.",
-                "**Travel:** avoid flying to hot, sunny places while your skin is still "
-                "healing or pink.",
+                "**Alcohol:** alcohol can increase flushing and swelling in the first few days.",
+                "**Travel:** avoid flying to hot, sunny places while your skin is still healing or pink.",
             ),
         ),
     ],
@@ -1006,8 +1057,7 @@ RISKS = {
             ),
             B(
                 "redness and pinkness, which can last from a few days to a few months;",
-                "swelling, especially around the eyes, usually worst in the first 2 to 3 "
-                "days;",
+                "swelling, especially around the eyes, usually worst in the first 2 to 3 days;",
                 "a feeling of heat, tightness or a sunburn-like soreness;",
                 "oozing and crusting after ablative treatment;",
                 "peeling, flaking or a bronzed look to the skin;",
@@ -1159,10 +1209,7 @@ RISKS = {
         ),
         S(
             "When to Call the Clinic",
-            P(
-                "Call us right away, day or night, if you notice any of the following after "
-                "your treatment:"
-            ),
+            P("Call us right away, day or night, if you notice any of the following after your treatment:"),
             B(
                 "fever or chills;",
                 "spreading or increasing redness, especially after the first 2 to 3 days;",
@@ -1194,8 +1241,7 @@ RISKS = {
         S(
             "How You Can Lower Your Risk",
             B(
-                "Tell us your full medical history, including cold sores, scarring and "
-                "isotretinoin use.",
+                "Tell us your full medical history, including cold sores, scarring and isotretinoin use.",
                 "Take your antiviral exactly as prescribed.",
                 "Protect your skin from the sun before and after treatment.",
                 "Keep up soaks and ointment, and do not pick or scratch.",
@@ -1225,43 +1271,91 @@ def markup(text: str) -> str:
 def make_styles() -> dict:
     base = getSampleStyleSheet()
     body = ParagraphStyle(
-        "Body", parent=base["BodyText"], fontName="Helvetica", fontSize=10.5,
-        leading=14.5, spaceAfter=7, alignment=TA_LEFT,
+        "Body",
+        parent=base["BodyText"],
+        fontName="Helvetica",
+        fontSize=10.5,
+        leading=14.5,
+        spaceAfter=7,
+        alignment=TA_LEFT,
     )
     return {
         "title": ParagraphStyle(
-            "DocTitle", parent=base["Title"], fontName="Helvetica-Bold", fontSize=21,
-            leading=25, spaceAfter=6, alignment=TA_LEFT, textColor=colors.HexColor("#12344d"),
+            "DocTitle",
+            parent=base["Title"],
+            fontName="Helvetica-Bold",
+            fontSize=21,
+            leading=25,
+            spaceAfter=6,
+            alignment=TA_LEFT,
+            textColor=colors.HexColor("#12344d"),
         ),
         "subtitle": ParagraphStyle(
-            "DocSubtitle", parent=body, fontName="Helvetica-Oblique", fontSize=12,
-            leading=16, spaceAfter=12, textColor=colors.HexColor("#3d5a6c"),
+            "DocSubtitle",
+            parent=body,
+            fontName="Helvetica-Oblique",
+            fontSize=12,
+            leading=16,
+            spaceAfter=12,
+            textColor=colors.HexColor("#3d5a6c"),
         ),
         "h2": ParagraphStyle(
-            "H2", parent=base["Heading2"], fontName="Helvetica-Bold", fontSize=14,
-            leading=18, spaceBefore=12, spaceAfter=6, textColor=colors.HexColor("#12344d"),
+            "H2",
+            parent=base["Heading2"],
+            fontName="Helvetica-Bold",
+            fontSize=14,
+            leading=18,
+            spaceBefore=12,
+            spaceAfter=6,
+            textColor=colors.HexColor("#12344d"),
         ),
         "h3": ParagraphStyle(
-            "H3", parent=base["Heading3"], fontName="Helvetica-Bold", fontSize=11.5,
-            leading=15, spaceBefore=8, spaceAfter=3, textColor=colors.HexColor("#1f4e6b"),
+            "H3",
+            parent=base["Heading3"],
+            fontName="Helvetica-Bold",
+            fontSize=11.5,
+            leading=15,
+            spaceBefore=8,
+            spaceAfter=3,
+            textColor=colors.HexColor("#1f4e6b"),
             keepWithNext=1,
         ),
         "body": body,
         "bullet": ParagraphStyle("Bullet", parent=body, spaceAfter=3),
         "cell": ParagraphStyle("Cell", parent=body, fontSize=9.5, leading=12, spaceAfter=0),
         "cellhead": ParagraphStyle(
-            "CellHead", parent=body, fontName="Helvetica-Bold", fontSize=9.5, leading=12,
-            spaceAfter=0, textColor=colors.white,
+            "CellHead",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=9.5,
+            leading=12,
+            spaceAfter=0,
+            textColor=colors.white,
         ),
         "notice": ParagraphStyle(
-            "Notice", parent=body, fontSize=9.5, leading=13, borderColor=colors.HexColor("#b08900"),
-            borderWidth=0.8, borderPadding=7, backColor=colors.HexColor("#fff8e1"),
-            spaceBefore=4, spaceAfter=14,
+            "Notice",
+            parent=body,
+            fontSize=9.5,
+            leading=13,
+            borderColor=colors.HexColor("#b08900"),
+            borderWidth=0.8,
+            borderPadding=7,
+            backColor=colors.HexColor("#fff8e1"),
+            spaceBefore=4,
+            spaceAfter=14,
         ),
         "note": ParagraphStyle(
-            "Note", parent=body, fontName="Helvetica-Bold", fontSize=11, leading=15,
-            borderColor=colors.HexColor("#a31515"), borderWidth=1, borderPadding=7,
-            backColor=colors.HexColor("#fdecea"), spaceBefore=18, spaceAfter=18,
+            "Note",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=11,
+            leading=15,
+            borderColor=colors.HexColor("#a31515"),
+            borderWidth=1,
+            borderPadding=7,
+            backColor=colors.HexColor("#fdecea"),
+            spaceBefore=18,
+            spaceAfter=18,
         ),
         "contact": ParagraphStyle("Contact", parent=body, fontSize=9.5, leading=13),
     }
@@ -1289,7 +1383,10 @@ def heading(text: str, style: ParagraphStyle, level: int) -> Paragraph:
 def bullets(items: list[str], styles: dict) -> ListFlowable:
     return ListFlowable(
         [ListItem(Paragraph(markup(item), styles["bullet"]), leftIndent=14) for item in items],
-        bulletType="bullet", start="\u2022", leftIndent=14, bulletFontSize=9,
+        bulletType="bullet",
+        start="\u2022",
+        leftIndent=14,
+        bulletFontSize=9,
         spaceAfter=6,
     )
 
@@ -1298,14 +1395,18 @@ def table(rows: list[list[str]], widths: list[float], frame_width: float, styles
     data = [[Paragraph(markup(c), styles["cellhead"]) for c in rows[0]]]
     data += [[Paragraph(markup(c), styles["cell"]) for c in row] for row in rows[1:]]
     tbl = Table(data, colWidths=[w * frame_width for w in widths], repeatRows=1, hAlign="LEFT")
-    tbl.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e6b")),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef3f7")]),
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#9fb3c2")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-    ]))
+    tbl.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e6b")),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef3f7")]),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#9fb3c2")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
     return tbl
 
 
@@ -1341,7 +1442,7 @@ def build_story(doc: dict, styles: dict, frame_width: float) -> list:
             while n < len(flows) and getattr(flows[n], "_outline_level", None) is not None:
                 n += 1
             story.append(KeepTogether(flows[: n + 1]))
-            story.extend(flows[n + 1:])
+            story.extend(flows[n + 1 :])
     contact = [Paragraph(markup(line), styles["contact"]) for line in CONTACT_BLOCK]
     story.append(KeepTogether([heading("Contact Us", styles["h2"], 1)] + contact))
     return story
@@ -1360,8 +1461,9 @@ def render(doc: dict, out_dir: Path) -> Path:
         canvas.drawString(document.leftMargin, height - 0.55 * inch, HEADER_TEXT)
         canvas.setStrokeColor(colors.HexColor("#9fb3c2"))
         canvas.setLineWidth(0.5)
-        canvas.line(document.leftMargin, height - 0.62 * inch,
-                    width - document.rightMargin, height - 0.62 * inch)
+        canvas.line(
+            document.leftMargin, height - 0.62 * inch, width - document.rightMargin, height - 0.62 * inch
+        )
         canvas.line(document.leftMargin, 0.72 * inch, width - document.rightMargin, 0.72 * inch)
         canvas.drawString(document.leftMargin, 0.55 * inch, f"{title} \u00b7 Page {document.page}")
         canvas.restoreState()

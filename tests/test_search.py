@@ -1,0 +1,93 @@
+"""Searching: validation of queries, and retrieval over the shipped documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.errors import IndexNotFoundError, QueryError
+from kb.search import KnowledgeBase
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def shipped(shipped_index: Settings, embedder: Embedder) -> KnowledgeBase:
+    return KnowledgeBase(shipped_index, embedder)
+
+
+@pytest.mark.parametrize(
+    ("query", "k", "message"),
+    [
+        ("", 5, "Type a question first"),
+        ("   \n\t ", 5, "Type a question first"),
+        (None, 5, "Type a question first"),
+        ("x" * 1001, 5, "1,001 characters long; the limit is 1,000"),
+        ("redness", 0, "k must be a whole number from 1 to 50; got 0"),
+        ("redness", 51, "k must be a whole number from 1 to 50; got 51"),
+        ("redness", "5", "k must be a whole number from 1 to 50; got '5'"),
+        ("redness", 2.5, "k must be a whole number from 1 to 50; got 2.5"),
+        ("redness", True, "k must be a whole number"),
+    ],
+)
+def test_bad_queries_get_a_clear_error(shipped: KnowledgeBase, query, k, message: str) -> None:
+    with pytest.raises(QueryError, match=message.replace("(", r"\(")):
+        shipped.search(query, k)
+
+
+def test_hits_are_ranked_with_their_sources(shipped: KnowledgeBase) -> None:
+    hits = shipped.search("  How long is the redness after a CO2 laser?  ", 5)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(h.highlight and h.highlight in h.text for h in hits)
+    assert all(-1.0 <= h.score <= 1.0 and h.passage_id.startswith(h.source + "#") for h in hits)
+    assert "month" in " ".join(h.text for h in hits[:3])
+
+
+def test_how_many_sessions_finds_the_faq_answer_first_and_the_articles_passage(
+    shipped: KnowledgeBase,
+) -> None:
+    hits = shipped.search("How many sessions will I need?", 10)
+    assert hits[0].source == "faq.md" and hits[0].section == "How many sessions will I need?"
+    article = [h for h in hits if h.source == "laser-skin-resurfacing-article.txt"]
+    assert article and "3-4 sessions" in article[0].text
+    assert article[0].highlight == "It typically takes 3-4 sessions to obtain the best outcomes."
+
+
+def test_k_larger_than_the_index_returns_what_there_is(built: Settings, embedder: Embedder) -> None:
+    kb = KnowledgeBase(built, embedder)
+    assert len(kb.search("laser", 50)) == kb.generation.passage_count
+
+
+def test_every_shipped_passage_fits_the_model(shipped: KnowledgeBase, embedder: Embedder) -> None:
+    generation = shipped.generation
+    passages = generation.passages_at(range(generation.passage_count))
+    tokenizer = embedder._model.tokenizer
+    for p in passages:
+        assert len(tokenizer(p.embedding_text)["input_ids"]) <= embedder.max_tokens, p.id
+
+
+def test_shipped_article_passages_carry_no_boilerplate(shipped: KnowledgeBase) -> None:
+    passages = shipped.generation.passages_of("laser-skin-resurfacing-article.txt")
+    text = "\n".join(p.text for p in passages)
+    assert passages and "Share on" not in text and "Like this article" not in text
+
+
+def test_questions_written_for_each_document_mostly_find_it_in_the_top_5(shipped: KnowledgeBase) -> None:
+    """A quality floor over the question set written with the documents (several documents
+    can answer many of these, so a few misses are expected; bench/ reports the figures)."""
+    cases = json.loads((DATA / "pdf_questions.json").read_text())
+    cases += json.loads((DATA / "other_questions.json").read_text())
+    found = [case["source"] in [h.source for h in shipped.search(case["question"], 5)] for case in cases]
+    assert sum(found) / len(found) >= 0.75, [
+        c["question"] for c, f in zip(cases, found, strict=True) if not f
+    ]
+
+
+def test_no_index_says_how_to_build_one(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(documents_dir=tmp_path, index_dir=tmp_path / "index")
+    with pytest.raises(IndexNotFoundError, match="No index in .*Build one with: python ingest.py"):
+        KnowledgeBase(settings, embedder)
