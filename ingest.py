@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             vector_index=args.vector_index,
             passage_tokens=args.passage_tokens,
         )
-        with _Progress(enabled=not args.quiet) as progress:
+        with ConsoleProgress(enabled=not args.quiet) as progress:
             report = ingest(settings, rebuild=args.rebuild, progress=progress)
     except IngestLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -85,7 +85,7 @@ def format_report(report: IngestReport, settings: Settings) -> str:
     return "\n".join(lines)
 
 
-class _Progress:
+class ConsoleProgress:
     """A tqdm bar per stage, on stderr."""
 
     _LABELS = {"read": "Reading documents", "embed": "Embedding passages", "write": "Writing index"}
@@ -95,7 +95,7 @@ class _Progress:
         self._bar = None
         self._stage = None
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> ConsoleProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,6 +23,9 @@ ENV_VARS = {
     "KB_OVERLAP_SENTENCES": "overlap_sentences",
     "KB_BATCH_SIZE": "batch_size",
     "KB_SEARCH_MODE": "search_mode",
+    "KB_MIN_SCORE": "min_score",
+    "KB_HOST": "host",
+    "KB_PORT": "port",
 }
 
 
@@ -52,6 +55,12 @@ class Settings:
     rrf_k: int = 60
     #: Candidates each ranking contributes to the fusion.
     candidates: int = 50
+    #: Below this best-hit score (cosine similarity of query and passage or its best
+    #: sentence) the documents are taken not to cover the question.
+    min_score: float = 0.45
+    #: Where the app listens.
+    host: str = "127.0.0.1"
+    port: int = 7860
     #: Longest query accepted, in characters.
     max_query_chars: int = 1000
     max_k: int = 50
@@ -88,4 +97,38 @@ def _parse(var: str, raw: str, type_name: object) -> object:
             return int(raw)
         except ValueError:
             raise ValueError(f"{var}={raw!r} is not a whole number; set it to e.g. 200.") from None
+    if type_name in ("float", float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{var}={raw!r} is not a number; set it to e.g. 0.45.") from None
     return raw
+
+
+def staff_credentials(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Staff logins from the environment: ``KB_STAFF_PASSWORD`` (user ``KB_STAFF_USER``,
+    default "staff"), and/or ``KB_STAFF_FILE``, a file outside the repository with one
+    ``user:password`` per line. Empty when none is configured: staff actions stay off.
+
+    Raises:
+        ValueError: the file is named but unreadable or malformed.
+    """
+    environ = os.environ if environ is None else environ
+    users: dict[str, str] = {}
+    password = environ.get("KB_STAFF_PASSWORD", "")
+    if password:
+        users[environ.get("KB_STAFF_USER", "") or "staff"] = password
+    path = environ.get("KB_STAFF_FILE", "")
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"KB_STAFF_FILE={path!r} cannot be read ({exc.strerror}).") from None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            user, sep, secret = line.strip().partition(":")
+            if not sep or not user or not secret:
+                raise ValueError(f"{path}, line {number}: expected user:password.")
+            users[user] = secret
+    return users

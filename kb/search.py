@@ -9,11 +9,12 @@ generation they started with, so a switch never fails a request.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from kb import store
+from kb import store, triage
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import QueryError
@@ -38,6 +39,26 @@ class Hit:
     end: int
     #: The sentence of the passage nearest to the query: the best answer in it.
     highlight: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the app and the API show for one question."""
+
+    question: str
+    answered: bool  # False when the documents do not cover the question
+    urgent: bool  # True when the question describes warning signs after a treatment
+    message: str  # one or two sentences for the person who asked
+    took_ms: float
+    hits: list[Hit]
+    warning_signs: list[str]
+    urgent_contact: triage.UrgentContact | None
+
+
+NOT_COVERED = (
+    "The clinic's documents don't cover this question. Try asking in other words, or contact "
+    "the clinic directly."
+)
 
 
 class KnowledgeBase:
@@ -67,6 +88,40 @@ class KnowledgeBase:
 
     def documents(self) -> list[store.DocumentRecord]:
         return self._generation.documents()
+
+    def urgent_contact(self) -> triage.UrgentContact | None:
+        """The urgent line stated in the documents of the generation in service."""
+        generation = self._generation
+        if getattr(generation, "_urgent", None) is None:
+            texts = generation.texts_mentioning("urgent") + generation.texts_mentioning("emergency")
+            generation._urgent = (triage.find_urgent_contact(texts),)
+        return generation._urgent[0]
+
+    def answer(self, query: str, k: int = 5) -> Answer:
+        """Search, then decide whether the documents cover the question and whether it
+        describes warning signs. The one call behind the page and the API.
+
+        Raises:
+            QueryError: as ``search``.
+        """
+        started = time.perf_counter()
+        hits = self.search(query, k)
+        question = query.strip()
+        answered = bool(hits) and hits[0].score >= self.settings.min_score
+        signs = triage.warning_signs(question)
+        contact = self.urgent_contact() if signs else None
+        parts = []
+        if signs:
+            call = f"{contact.text}." if contact else "the clinic's urgent line."
+            parts.append(
+                f"Your question mentions warning signs ({', '.join(signs)}). Contact the clinic now: "
+                f"{call} In an emergency, call your local emergency number."
+            )
+        parts.append(
+            "These passages from the clinic's documents match your question best." if answered else NOT_COVERED
+        )
+        took = (time.perf_counter() - started) * 1000
+        return Answer(question, answered, bool(signs), " ".join(parts), took, hits, signs, contact)
 
     def refresh(self) -> bool:
         """Switch to the generation named in CURRENT if it is newer. True if switched."""
@@ -162,7 +217,12 @@ class KnowledgeBase:
 
 
 def _best_sentence(generation: store.Generation, row: int, passage, vector) -> tuple[str, float]:
-    """The passage's sentence nearest the query, and its cosine similarity (-1.0 if none)."""
+    """The passage's sentence that best answers the query, and the best sentence score.
+
+    The score counts every sentence (an FAQ question that echoes the query is strong
+    evidence the passage covers it); the highlight skips questions when the passage has
+    other sentences, since the answer is what the reader wants marked.
+    """
     from kb.vectors import vectors_at
 
     texts = passage.sentence_texts()
@@ -172,8 +232,9 @@ def _best_sentence(generation: store.Generation, row: int, passage, vector) -> t
     if not rows:
         return (texts[0] if texts else passage.text), -1.0
     scores = vectors_at(generation.sentence_vectors, rows) @ vector
-    best = int(np.argmax(scores))
-    return texts[rows[best] - first], float(scores[best])
+    answers = [i for i, r in enumerate(rows) if not texts[r - first].rstrip().endswith("?")] or list(range(len(rows)))
+    best = max(answers, key=lambda i: scores[i])
+    return texts[rows[best] - first], float(scores.max())
 
 
 def fuse(rankings: list[list[int]], rrf_k: int = 60) -> list[int]:

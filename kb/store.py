@@ -144,6 +144,13 @@ class Generation:
             ).fetchall()
         return [r[0] for r in found]
 
+    def texts_mentioning(self, word: str) -> list[tuple[str, str]]:
+        """(source, text) of passages whose text contains ``word`` (case-insensitive)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT source, text FROM passages WHERE text LIKE ? ORDER BY row", (f"%{word}%",)
+            ).fetchall()
+
     def _passages(self, where: str, args: list) -> dict[int, Passage]:
         with self._lock:
             found = self._db.execute(

@@ -1,0 +1,511 @@
+"""The clinic knowledge base web app: the ask page and documents page at "/", the staff page
+at "/staff/" (behind a login), source files at "/files/...", and the JSON API.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--documents DIR] [--index DIR]
+
+If the index folder holds no index, one is built from the documents folder first. The
+model and index load once; a background thread switches to each new index generation an
+ingest writes (from the staff page or ``python ingest.py`` elsewhere) without a restart.
+
+API (see README): ``/search`` (question, k=5) -> JSON object; ``/documents`` -> list.
+Staff API on "/staff/" with credentials: ``/upload``, ``/remove``, ``/reingest``, ``/feedback``.
+"""
+
+# No `from __future__ import annotations` here: gr.api reads the return annotations of the
+# API functions at run time to document them, and strings would document them as "Any".
+
+import argparse
+import hmac
+import html
+import logging
+import os
+import sys
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypedDict
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI, HTTPException  # noqa: E402
+from fastapi.responses import FileResponse, RedirectResponse  # noqa: E402
+
+from kb import render, staff  # noqa: E402
+from kb.config import Settings, staff_credentials  # noqa: E402
+from kb.documents import DOCUMENT_TYPES  # noqa: E402
+from kb.embedding import Embedder  # noqa: E402
+from kb.errors import IndexNotFoundError, IngestLockedError, KBError  # noqa: E402
+from kb.feedback import FeedbackStore  # noqa: E402
+from kb.ingest import ingest  # noqa: E402
+from kb.search import Answer, KnowledgeBase  # noqa: E402
+
+logger = logging.getLogger("kb.app")
+
+DISCLAIMER = (
+    "**Information, not medical advice.** Answers are passages from the clinic's own documents. "
+    "For advice about your own skin, talk to your clinician."
+)
+EXAMPLES = [
+    "How long is the redness after a CO2 laser?",
+    "How many sessions will I need?",
+    "Can I have laser resurfacing if I get cold sores?",
+    "When can I wear makeup again?",
+    "What is the cancellation policy?",
+]
+CSS = """
+.kb-card {border:1px solid #d9dde3; border-radius:10px; padding:12px 16px; margin:10px 0; background:#fff;}
+.kb-card-head {display:flex; gap:10px; align-items:center; flex-wrap:wrap; font-size:0.92em;}
+.kb-rank {background:#2f6f8f; color:#fff; border-radius:50%; width:24px; height:24px; display:inline-flex;
+          align-items:center; justify-content:center; font-weight:600;}
+.kb-source {font-weight:600; color:#1f4e66;}
+.kb-relevance {margin-left:auto; color:#555; display:flex; gap:6px; align-items:center;}
+.kb-bar {display:inline-block; width:70px; height:7px; background:#e6e9ee; border-radius:4px; overflow:hidden;}
+.kb-bar span {display:block; height:100%; background:#3c9a6b;}
+.kb-text p {margin:8px 0; line-height:1.5;}
+.kb-text .best {background:#fff3c4; font-weight:600;}
+.kb-text mark {background:#d8ecff; padding:0 1px;}
+.kb-file {color:#888; font-size:0.8em;}
+.kb-urgent {border:2px solid #b3261e; background:#fdecea; color:#5c0f0a; padding:12px 16px; border-radius:10px;
+            margin:10px 0; font-size:1.05em;}
+.kb-urgent-line {font-size:1.15em; font-weight:700;}
+.kb-not-covered {border:1px solid #c9a227; background:#fff8e1; padding:12px 16px; border-radius:10px; margin:10px 0;}
+.kb-documents {width:100%; border-collapse:collapse;} .kb-documents td, .kb-documents th {padding:6px 8px;
+            border-bottom:1px solid #e3e3e3; text-align:left; vertical-align:top;}
+"""
+
+
+# --- the JSON API: one function each, typed for gradio's API page ------------------------
+
+
+class Passage(TypedDict):
+    rank: int
+    text: str
+    highlight: str
+    score: float
+    source: str
+    title: str
+    page: int | None
+    section: str | None
+    passage_id: str
+
+
+class SearchResult(TypedDict):
+    question: str
+    answered: bool
+    urgent: bool
+    message: str
+    took_ms: float
+    passages: list[Passage]
+
+
+class Document(TypedDict):
+    source: str
+    title: str
+    type: str
+    pages: int | None
+    passages: int
+    ingested_at: str
+    url: str
+
+
+def answer_json(answer: Answer) -> SearchResult:
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "urgent": answer.urgent,
+        "message": answer.message,
+        "took_ms": round(answer.took_ms, 2),
+        "passages": [
+            {
+                "rank": h.rank,
+                "text": h.text,
+                "highlight": h.highlight,
+                "score": round(h.score, 4),
+                "source": h.source,
+                "title": h.title,
+                "page": h.page,
+                "section": h.section,
+                "passage_id": h.passage_id,
+            }
+            for h in answer.hits
+        ],
+    }
+
+
+# --- the app -------------------------------------------------------------------------------
+
+
+class ClinicApp:
+    """The handlers behind both pages and the API, around one loaded knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, feedback: FeedbackStore, staff_users: dict[str, str]) -> None:
+        self.kb = kb
+        self.settings = kb.settings
+        self.feedback = feedback
+        self.staff_users = staff_users
+        self._ingest_embedder: Embedder | None = None
+        self._stop = threading.Event()
+
+    # public ---------------------------------------------------------------------------
+    def ask(self, question: str, k: int = 5) -> Answer:
+        try:
+            return self.kb.answer(question, k)
+        except KBError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    def search(self, question: str, k: int = 5) -> SearchResult:
+        """Search the clinic's documents.
+
+        Returns {question, answered, urgent, message, took_ms, passages: [{rank, text,
+        highlight, score, source, title, page, section, passage_id}]}. `answered` is false
+        when the documents do not cover the question; `urgent` is true when the question
+        describes warning signs after a treatment. k: 1-50 (default 5); the question: at most
+        1,000 characters.
+        """
+        return answer_json(self.ask(question, k))
+
+    def documents(self) -> list[Document]:
+        """The documents in the index: source (path in documents/), title, type, pages,
+        passages, ingested_at (UTC) and url (where the app serves the file)."""
+        return [
+            {
+                "source": r.source,
+                "title": r.title,
+                "type": r.kind,
+                "pages": r.pages,
+                "passages": r.passages,
+                "ingested_at": r.ingested_at,
+                "url": render.file_url(r.source),
+            }
+            for r in self.kb.documents()
+        ]
+
+    def ask_page(self, question: str, k: float):
+        answer = self.ask(question, int(k))
+        return render.notice_html(answer), answer_json(answer)
+
+    def documents_page(self) -> str:
+        generation = self.kb.generation
+        return render.documents_html(
+            self.kb.documents(), generation.manifest.get("built_at"), generation.name
+        )
+
+    def vote(self, question: str, passage_id: str, vote: str) -> None:
+        try:
+            self.feedback.record(question, passage_id, vote)
+        except KBError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+        gr.Info("Thank you for the feedback.")
+
+    # staff ----------------------------------------------------------------------------
+    def _require_staff(self, request: gr.Request | None) -> str:
+        # The /staff mount's login already refuses anonymous requests; check again here so
+        # these functions are safe wherever they end up mounted.
+        user = getattr(request, "username", None)
+        if not user or user not in self.staff_users:
+            raise gr.Error("Staff login required.", print_exception=False)
+        return user
+
+    def upload(self, files: list[str] | None, request: gr.Request) -> str:
+        """Add or replace documents (PDF, Word .docx, HTML, Markdown, text). Run /reingest after."""
+        self._require_staff(request)
+        if not files:
+            raise gr.Error("Choose one or more files first.", print_exception=False)
+        lines = []
+        for file in files if isinstance(files, list) else [files]:
+            path = Path(file)
+            name = path.name  # gradio keeps the uploaded file's own name as the last part
+            try:
+                target, replaced = staff.add_document(
+                    self.settings.documents_dir, path, name, self.settings.max_document_bytes
+                )
+            except KBError as exc:
+                lines.append(f"NOT SAVED {name}: {exc}")
+                continue
+            lines.append(f"{'Replaced' if replaced else 'Added'} {target.name}")
+        lines.append("Run a re-ingest to make the changes searchable.")
+        return "\n".join(lines)
+
+    def remove(self, source: str, request: gr.Request) -> str:
+        """Remove a document (moved to documents/.removed/). Run /reingest after."""
+        self._require_staff(request)
+        try:
+            moved = staff.remove_document(self.settings.documents_dir, source or "")
+        except KBError as exc:
+            raise gr.Error(html.escape(str(exc)), print_exception=False) from exc
+        return f"Removed {source} (kept in {moved.parent.name}/{moved.name}). Run a re-ingest to update the index."
+
+    def reingest(self, request: gr.Request):
+        """Re-ingest the documents folder; yields progress lines, then the report."""
+        self._require_staff(request)
+        progress: dict[str, object] = {"text": "Starting…"}
+        result: dict[str, object] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            label = {"read": "Reading documents", "embed": "Embedding", "write": "Writing the index"}[stage]
+            progress["text"] = f"{label}: {done} of {total}"
+
+        def work() -> None:
+            try:
+                result["report"] = ingest(self.settings, embedder=self._embedder_for_ingest(), progress=tick)
+            except IngestLockedError as exc:
+                result["error"] = str(exc)
+            except Exception as exc:  # reported to the staff member, and logged with its trace
+                logger.exception("re-ingest failed")
+                result["error"] = f"The re-ingest failed: {exc}. The previous index stays in service."
+
+        thread = threading.Thread(target=work, name="staff-reingest", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            yield str(progress["text"])
+            thread.join(0.5)
+        if "error" in result:
+            yield str(result["error"])
+            return
+        from ingest import format_report
+
+        self.kb.refresh()
+        yield format_report(result["report"], self.settings) + "\nThe site now serves the new index."
+
+    def feedback_rows(self, request: gr.Request) -> list[list[str]]:
+        """The latest helpful / not helpful votes: time, vote, question, passage."""
+        self._require_staff(request)
+        return [[f.at, f.vote, f.question, f.passage_id] for f in self.feedback.recent()]
+
+    def document_choices(self, request: gr.Request):
+        self._require_staff(request)
+        return gr.update(choices=[r.source for r in self.kb.documents()])
+
+    def _embedder_for_ingest(self) -> Embedder:
+        # A model of its own, so ingest batches never share a model with live searches.
+        if self._ingest_embedder is None:
+            self._ingest_embedder = Embedder(self.settings.model)
+        return self._ingest_embedder
+
+    # hot reload -------------------------------------------------------------------------
+    def watch_index(self, every: float = 1.0) -> None:
+        """Switch to each new generation an ingest writes (run in a daemon thread)."""
+        while not self._stop.wait(every):
+            try:
+                if self.kb.refresh():
+                    logger.warning("Now serving index generation %s", self.kb.generation.name)
+            except KBError as exc:  # keep serving the generation we have
+                logger.error("Could not switch to the new index: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+def build_public(app: ClinicApp) -> gr.Blocks:
+    with gr.Blocks(title="Clinic knowledge base") as public:
+        gr.Markdown(
+            "# Ask the clinic's documents\nQuestions about laser skin resurfacing at the clinic: "
+            "preparation, the treatment day, aftercare, risks, prices and bookings."
+        )
+        gr.Markdown(DISCLAIMER, elem_id="disclaimer")
+        with gr.Tab("Ask", id="ask"):
+            with gr.Row():
+                question = gr.Textbox(
+                    label="Your question", placeholder="e.g. How long is the redness after a CO2 laser?",
+                    elem_id="question", scale=5, max_length=app.settings.max_query_chars, lines=1,
+                )
+                k = gr.Slider(1, 20, value=5, step=1, label="Passages", elem_id="k", scale=1)
+            ask = gr.Button("Ask", variant="primary", elem_id="ask-btn")
+            gr.Examples(EXAMPLES, inputs=[question], api_visibility="private", label="Examples")
+            notice = gr.HTML(elem_id="notice")
+            result = gr.State()
+
+            @gr.render(inputs=[result])
+            def show(answer: dict | None) -> None:
+                if not answer:
+                    return
+                for passage in answer["passages"]:
+                    hit = _hit_from_json(passage)
+                    gr.HTML(render.card_html(hit, answer["question"]), elem_classes=["kb-card-wrap"])
+                    with gr.Row():
+                        for label, vote in (("👍 Helpful", "helpful"), ("👎 Not helpful", "not helpful")):
+                            button = gr.Button(label, size="sm", scale=0, elem_classes=["kb-vote"])
+                            button.click(
+                                lambda q=answer["question"], p=hit.passage_id, v=vote: app.vote(q, p, v),
+                                None, None, api_visibility="private",
+                            )
+
+            for trigger in (ask.click, question.submit):
+                trigger(app.ask_page, [question, k], [notice, result], api_visibility="private",
+                        concurrency_id="search")
+        with gr.Tab("Documents", id="documents"):
+            documents = gr.HTML(elem_id="documents-table")
+        gr.Markdown("Clinic staff: [staff page](/staff/)", elem_id="staff-link")
+        public.load(app.documents_page, None, documents, api_visibility="private")
+        gr.Timer(10).tick(app.documents_page, None, documents, api_visibility="private",
+                          show_progress="hidden")
+        gr.api(app.search, api_name="search", concurrency_id="search")
+        gr.api(app.documents, api_name="documents")
+    return public
+
+
+def _hit_from_json(p: dict):
+    from kb.search import Hit
+
+    return Hit(p["rank"], p["score"], p["passage_id"], p["text"], p["source"], p["title"], p["page"],
+               p["section"], 0, 0, p["highlight"])
+
+
+def build_staff(app: ClinicApp) -> gr.Blocks:
+    with gr.Blocks(title="Clinic knowledge base — staff") as page:
+        if not app.staff_users:
+            gr.Markdown(
+                "# Staff page is off\nNo staff login is configured, so no staff action is possible. "
+                "To turn it on, set `KB_STAFF_PASSWORD` (and optionally `KB_STAFF_USER`, default "
+                "`staff`), or point `KB_STAFF_FILE` at a file outside the repository with one "
+                "`user:password` per line, then restart the app.",
+                elem_id="staff-off",
+            )
+            return page
+        gr.Markdown("# Staff: documents and index")
+        with gr.Tab("Documents"):
+            kinds = sorted(DOCUMENT_TYPES)
+            files = gr.File(label=f"Add or replace documents ({', '.join(kinds)})", file_count="multiple",
+                            file_types=kinds, type="filepath", elem_id="upload-files")
+            upload = gr.Button("Upload", elem_id="upload-btn")
+            with gr.Row():
+                choice = gr.Dropdown(label="Document to remove", choices=[], elem_id="remove-choice",
+                                     allow_custom_value=False)
+                remove = gr.Button("Remove", variant="stop", elem_id="remove-btn")
+            reingest = gr.Button("Re-ingest now", variant="primary", elem_id="reingest-btn")
+            report = gr.Textbox(label="Report", lines=12, elem_id="report")
+            upload.click(app.upload, files, report, api_name="upload")
+            remove.click(app.remove, choice, report, api_name="remove")
+            reingest.click(app.reingest, None, report, api_name="reingest", concurrency_limit=1)
+            page.load(app.document_choices, None, choice, api_visibility="private")
+            report.change(app.document_choices, None, choice, api_visibility="private")
+        with gr.Tab("Feedback"):
+            votes = gr.Dataframe(headers=["time (UTC)", "vote", "question", "passage"], elem_id="votes",
+                                 interactive=False, wrap=True)
+            refresh = gr.Button("Refresh")
+            refresh.click(app.feedback_rows, None, votes, api_name="feedback")
+            page.load(app.feedback_rows, None, votes, api_visibility="private")
+    return page
+
+
+def build_app(app: ClinicApp) -> FastAPI:
+    """The FastAPI app: file route, staff page at /staff/ (login), public page at /."""
+    documents_dir = Path(app.settings.documents_dir).resolve()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        watcher = threading.Thread(target=app.watch_index, name="index-watcher", daemon=True)
+        watcher.start()
+        yield
+        app.stop()
+
+    server = FastAPI(lifespan=lifespan)
+
+    # Routes go before the "/" mount, which would otherwise match every path.
+    @server.get("/files/{source:path}")
+    def source_file(source: str) -> FileResponse:
+        path = (documents_dir / source).resolve()
+        hidden = any(part.startswith(".") for part in path.relative_to(documents_dir).parts) \
+            if path.is_relative_to(documents_dir) else True
+        if hidden or not path.is_file() or path.suffix.lower() not in DOCUMENT_TYPES:
+            raise HTTPException(status_code=404, detail="No such document.")
+        media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(
+            path.suffix.lower(), "text/plain; charset=utf-8"
+        )
+        if path.suffix.lower() == ".docx":
+            media = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if media.startswith("text/"):
+            # A document's own scripts never run in the app's origin.
+            headers["Content-Security-Policy"] = "sandbox"
+        return FileResponse(path, media_type=media, headers=headers, content_disposition_type="inline")
+
+    @server.get("/staff", include_in_schema=False)
+    def staff_slash() -> RedirectResponse:
+        return RedirectResponse("/staff/")
+
+    public, staff_page = build_public(app), build_staff(app)
+    public.queue(default_concurrency_limit=4, max_size=128, api_open=False)
+    staff_page.queue(default_concurrency_limit=2, api_open=False)
+    users = dict(app.staff_users)
+
+    def check(user: str, password: str) -> bool:
+        expected = users.get(user)
+        return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+
+    gr.mount_gradio_app(
+        server, staff_page, path="/staff",
+        auth=check if users else None,
+        auth_message="<b>Clinic staff only.</b> Sign in with your staff account.",
+        show_error=False, footer_links=["api"] if users else [], enable_monitoring=False,
+        max_file_size=app.settings.max_document_bytes,
+    )
+    gr.mount_gradio_app(
+        server, public, path="/",
+        show_error=False, footer_links=["api"], enable_monitoring=False, max_file_size="1mb",
+        css=CSS,
+    )
+    return server
+
+
+# --- start-up ------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the clinic knowledge base.")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env KB_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860; env KB_PORT)")
+    parser.add_argument("--documents", type=Path, help="documents folder (default documents/; env KB_DOCUMENTS)")
+    parser.add_argument("--index", type=Path, help="index folder (default index/; env KB_INDEX)")
+    return parser.parse_args(argv)
+
+
+def load_knowledge_base(settings: Settings) -> KnowledgeBase:
+    """Load the index, building it first (with progress on the console) if there is none."""
+    embedder = Embedder(settings.model)
+    try:
+        return KnowledgeBase(settings, embedder)
+    except IndexNotFoundError:
+        from ingest import ConsoleProgress, format_report
+
+        print(f"No index in {settings.index_dir}/ yet: building it from {settings.documents_dir}/ …", flush=True)
+        with ConsoleProgress(enabled=True) as progress:
+            report = ingest(settings, embedder=embedder, progress=progress)
+        print(format_report(report, settings), flush=True)
+        return KnowledgeBase(settings, embedder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(documents_dir=args.documents, index_dir=args.index, host=args.host,
+                                     port=args.port)
+        users = staff_credentials()
+        kb = load_knowledge_base(settings)
+    except (KBError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    feedback = FeedbackStore(Path(settings.index_dir) / "feedback.sqlite")
+    server = build_app(ClinicApp(kb, feedback, users))
+    started = time.strftime("%H:%M:%S")
+    print(
+        f"[{started}] Serving {kb.generation.passage_count} passages from "
+        f"{len(kb.documents())} documents. Open http://{settings.host}:{settings.port}/ "
+        f"(staff page: /staff/, {'login required' if users else 'off: set KB_STAFF_PASSWORD'}).",
+        flush=True,
+    )
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
