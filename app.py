@@ -329,7 +329,7 @@ def build_public(app: ClinicApp) -> gr.Blocks:
                     hit = _hit_from_json(passage)
                     gr.HTML(render.card_html(hit, answer["question"]), elem_classes=["kb-card-wrap"])
                     with gr.Row():
-                        for label, vote in (("👍 Helpful", "helpful"), ("👎 Not helpful", "not helpful")):
+                        for label, vote in (("Helpful", "helpful"), ("Not helpful", "not helpful")):
                             button = gr.Button(label, size="sm", scale=0, elem_classes=["kb-vote"])
                             button.click(
                                 lambda q=answer["question"], p=hit.passage_id, v=vote: app.vote(q, p, v),
@@ -376,7 +376,7 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
             upload = gr.Button("Upload", elem_id="upload-btn")
             with gr.Row():
                 choice = gr.Dropdown(label="Document to remove", choices=[], elem_id="remove-choice",
-                                     allow_custom_value=False)
+                                     allow_custom_value=True)  # checked by remove_document
                 remove = gr.Button("Remove", variant="stop", elem_id="remove-btn")
             reingest = gr.Button("Re-ingest now", variant="primary", elem_id="reingest-btn")
             report = gr.Textbox(label="Report", lines=12, elem_id="report")

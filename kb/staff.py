@@ -22,14 +22,14 @@ REMOVED = ".removed"
 
 def safe_name(name: str) -> str:
     """A plain file name from an uploaded name: no folders, no control characters, no
-    leading dots, only letters, digits, dot, dash, underscore and space.
+    leading dots, only letters, digits, spaces and . - _ ( ) ,
 
     Raises:
         KBError: nothing usable is left, or the type is not one the ingester reads.
     """
     base = Path(str(name).replace("\\", "/")).name
     base = unicodedata.normalize("NFKC", base)
-    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" ._")
+    base = re.sub(r"[^\w.\- (),]+", "_", base).strip(" ._")
     base = re.sub(r"\s+", " ", base)[:120]
     suffix = Path(base).suffix.lower()
     if not Path(base).stem:

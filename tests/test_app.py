@@ -1,0 +1,329 @@
+"""The real app on a free port, driven through gradio_client and raw HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT, write_pdf
+from gradio_client import Client, handle_file
+
+from kb.config import Settings
+
+pytestmark = pytest.mark.slow
+
+STAFF = ("staff", "correct horse battery staple")
+
+#: One question per shipped document that only that document answers.
+DOCUMENT_QUESTIONS = {
+    "aftercare-day-by-day.pdf": "How do I mix the vinegar soak for my face?",
+    "booking-and-cancellation-policy.txt": "What happens if I do not show up for my appointment?",
+    "candidacy-and-contraindications.pdf": "What are the Fitzpatrick skin types?",
+    "consent-form.docx": "What am I declaring when I sign the consent form?",
+    "faq.md": "Do you treat teenagers?",
+    "hours-and-contacts.md": "Where can I park when I visit the clinic?",
+    "laser-skin-resurfacing-article.txt": "What are the benefits of laser skin resurfacing?",
+    "preparing-for-your-treatment.pdf": "How long does the numbing cream stay on before the laser?",
+    "prices-and-packages.html": "Do you offer a financing plan?",
+    "recovery-timelines.html": "What does recovery look like at a glance for each laser?",
+    "risks-and-complications.pdf": "What is delayed hypopigmentation after a CO2 laser?",
+    "treatment-day-checklist.txt": "What should I do the night before my treatment?",
+    "treatment-options.pdf": "What is the wavelength of the Er:YAG laser?",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningApp:
+    def __init__(self, settings: Settings, staff: bool = True) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_STAFF_PASSWORD": STAFF[1] if staff else ""}
+        env.pop("KB_STAFF_FILE", None)
+        self.log = open(settings.index_dir.parent / f"app-{self.port}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(self.port),
+             "--documents", str(settings.documents_dir), "--index", str(settings.index_dir)],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app exited: {self.read_log()}")
+            try:
+                if httpx.get(self.url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError(f"app did not start: {self.read_log()}")
+
+    def read_log(self) -> str:
+        return (self.settings.index_dir.parent / f"app-{self.port}.log").read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def copy_of(shipped: Settings, folder: Path) -> Settings:
+    shutil.copytree(shipped.documents_dir, folder / "documents")
+    shutil.copytree(shipped.index_dir, folder / "index")
+    return Settings(documents_dir=folder / "documents", index_dir=folder / "index")
+
+
+@pytest.fixture(scope="module")
+def app(shipped_index: Settings, tmp_path_factory: pytest.TempPathFactory):
+    running = RunningApp(copy_of(shipped_index, tmp_path_factory.mktemp("app")))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(app: RunningApp) -> Client:
+    return Client(app.url, verbose=False)
+
+
+# --- the /search and /documents contract --------------------------------------------------
+
+
+def test_search_returns_the_documented_json_object(client: Client) -> None:
+    result = client.predict("How long is the redness after a CO2 laser?", api_name="/search")
+    assert set(result) == {"question", "answered", "urgent", "message", "took_ms", "passages"}
+    assert result["question"] == "How long is the redness after a CO2 laser?"
+    assert result["answered"] is True and result["urgent"] is False
+    assert isinstance(result["message"], str) and isinstance(result["took_ms"], float)
+    assert len(result["passages"]) == 5  # k defaults to 5
+    for rank, p in enumerate(result["passages"], start=1):
+        assert set(p) == {"rank", "text", "highlight", "score", "source", "title", "page", "section", "passage_id"}
+        assert p["rank"] == rank and isinstance(p["score"], float)
+        assert isinstance(p["text"], str) and p["highlight"] in p["text"]
+        assert (Path("documents") / p["source"]).suffix and isinstance(p["title"], str)
+        assert p["page"] is None or isinstance(p["page"], int)
+        assert p["section"] is None or isinstance(p["section"], str)
+        assert p["passage_id"].startswith(p["source"] + "#")
+    assert "month" in result["passages"][0]["text"]
+
+
+def test_k_chooses_how_many_passages(client: Client) -> None:
+    assert len(client.predict("aftercare", 12, api_name="/search")["passages"]) == 12
+    assert len(client.predict("aftercare", k=1, api_name="/search")["passages"]) == 1
+
+
+def test_documents_lists_what_is_indexed(client: Client) -> None:
+    documents = client.predict(api_name="/documents")
+    assert {d["source"] for d in documents} == set(DOCUMENT_QUESTIONS)
+    pdf = next(d for d in documents if d["source"] == "treatment-options.pdf")
+    assert pdf["type"] == "pdf" and pdf["pages"] >= 3 and pdf["passages"] > 5
+    assert pdf["url"] == "/files/treatment-options.pdf" and pdf["ingested_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("",), "Type a question first"),
+        (("   \t",), "Type a question first"),
+        (("x" * 1001,), "the limit is 1,000"),
+        (("redness", 0), "k must be a whole number from 1 to 50"),
+        (("redness", 51), "k must be a whole number from 1 to 50"),
+    ],
+    ids=["empty", "whitespace", "too-long", "k-0", "k-51"],
+)
+def test_bad_requests_raise_a_clear_error(client: Client, args: tuple, message: str) -> None:
+    with pytest.raises(Exception, match=message) as info:
+        client.predict(*args, api_name="/search")
+    assert type(info.value).__name__ == "AppError"
+    assert "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize(("source", "question"), DOCUMENT_QUESTIONS.items(), ids=list(DOCUMENT_QUESTIONS))
+def test_a_question_about_each_document_is_answered_from_it(client: Client, source: str, question: str) -> None:
+    result = client.predict(question, 3, api_name="/search")
+    assert result["answered"], result["message"]
+    assert source in [p["source"] for p in result["passages"]]
+
+
+def test_off_topic_question_is_not_answered(client: Client) -> None:
+    result = client.predict("What is the capital of Australia?", api_name="/search")
+    assert result["answered"] is False and result["urgent"] is False
+    assert "don't cover" in result["message"]
+
+
+def test_warning_signs_are_urgent_and_ordinary_questions_are_not(client: Client) -> None:
+    urgent = client.predict("I have blisters and a fever three days after my laser", api_name="/search")
+    assert urgent["urgent"] is True
+    assert "555-0199" in urgent["message"]  # the urgent line, as the documents state it
+    ordinary = client.predict("How long is the redness after a CO2 laser?", api_name="/search")
+    assert ordinary["urgent"] is False
+
+
+def test_source_files_are_served_and_traversal_is_refused(app: RunningApp) -> None:
+    pdf = httpx.get(app.url + "files/treatment-options.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    page = httpx.get(app.url + "files/prices-and-packages.html")
+    assert page.headers["content-security-policy"] == "sandbox"  # its scripts never run here
+    for path in ("files/../app.py", "files/%2e%2e/app.py", "files/..%2fapp.py", "files//etc/passwd",
+                 "files/.removed/x.pdf", "files/nothing.pdf"):
+        assert httpx.get(app.url + path).status_code == 404, path
+
+
+# --- staff actions: refused anonymously, by every route ----------------------------------
+
+STAFF_ACTIONS = {"upload", "remove", "reingest", "feedback"}
+
+
+def test_the_public_page_and_api_have_no_staff_action(app: RunningApp, client: Client) -> None:
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/search", "/documents"}
+    config = httpx.get(app.url + "config").json()
+    names = {d.get("api_name") for d in config["dependencies"]}
+    assert not names & STAFF_ACTIONS
+    for missing in STAFF_ACTIONS:
+        with pytest.raises(Exception, match="Cannot find a function"):
+            client.predict(api_name=f"/{missing}")
+
+
+def test_anonymous_gradio_client_cannot_reach_the_staff_page(app: RunningApp) -> None:
+    with pytest.raises(Exception, match="credentials were not provided"):
+        Client(app.url + "staff/", verbose=False)
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(app.url + "staff/", auth=("staff", "wrong"), verbose=False)
+
+
+def test_raw_queue_calls_to_staff_functions_are_refused(app: RunningApp) -> None:
+    base = app.url + "staff/"
+    assert httpx.get(base + "config").status_code == 401
+    for fn_index in range(12):
+        response = httpx.post(
+            base + "gradio_api/queue/join",
+            json={"data": [], "fn_index": fn_index, "session_hash": "anon123"},
+        )
+        assert response.status_code == 401, fn_index
+    for name in STAFF_ACTIONS:
+        assert httpx.post(base + f"gradio_api/call/{name}", json={"data": []}).status_code == 401
+        assert httpx.post(base + f"gradio_api/run/{name}", json={"data": []}).status_code in (401, 404)
+    assert httpx.post(base + "gradio_api/upload", files={"files": ("x.txt", b"x")}).status_code == 401
+
+
+def test_the_staff_page_shows_a_login_form(app: RunningApp) -> None:
+    page = httpx.get(app.url + "staff/", follow_redirects=True)
+    assert page.status_code == 200
+    assert httpx.get(app.url + "staff", follow_redirects=False).status_code in (307, 308)
+
+
+# --- staff work and hot reload ---------------------------------------------------------------
+
+
+def test_login_upload_reingest_then_the_new_document_is_found(app: RunningApp, client: Client, tmp_path: Path) -> None:
+    staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
+    leaflet = write_pdf(
+        tmp_path / "Chemical Peel Leaflet (v2).pdf",
+        [["# Chemical Peels", "A glycolic acid peel brightens dull skin in a lunchtime visit with no downtime."],
+         ["# Peel Aftercare", "After a glycolic peel avoid exfoliating scrubs for one week."]],
+        title="Chemical Peel Leaflet",
+    )
+    report = staff.predict([handle_file(str(leaflet))], api_name="/upload")
+    assert "Added Chemical Peel Leaflet (v2).pdf" in report
+    report = staff.predict(api_name="/reingest")
+    assert "1 added" in report and "0 failed" in report
+    result = client.predict("Does a glycolic acid peel have downtime?", 3, api_name="/search")
+    assert result["passages"][0]["source"] == "Chemical Peel Leaflet (v2).pdf"
+    assert result["passages"][0]["page"] == 1
+    # and removing it takes it out again
+    assert "Removed" in staff.predict("Chemical Peel Leaflet (v2).pdf", api_name="/remove")
+    assert "1 removed" in staff.predict(api_name="/reingest")
+    result = client.predict("Does a glycolic acid peel have downtime?", 5, api_name="/search")
+    assert all(p["source"] != "Chemical Peel Leaflet (v2).pdf" for p in result["passages"])
+
+
+def test_staff_upload_refuses_bad_names_and_types(app: RunningApp, tmp_path: Path) -> None:
+    staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
+    script = tmp_path / "evil.sh"
+    script.write_text("rm -rf /")
+    with pytest.raises(Exception, match="Invalid file type"):
+        staff.predict([handle_file(str(script))], api_name="/upload")
+    assert not (app.settings.documents_dir / "evil.sh").exists()
+    with pytest.raises(Exception, match="There is no document"):
+        staff.predict("../app.py", api_name="/remove")
+
+
+def test_votes_are_stored_and_listed_for_staff(app: RunningApp) -> None:
+    from kb.feedback import FeedbackStore
+
+    store = FeedbackStore(app.settings.index_dir / "feedback.sqlite")
+    store.record("How long is the redness?", "faq.md#22", "helpful")
+    staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
+    rows = staff.predict(api_name="/feedback")["data"]
+    assert ["helpful", "How long is the redness?", "faq.md#22"] in [r[1:] for r in rows]
+
+
+def test_ingest_beside_the_live_app_is_picked_up_with_no_failed_request(app: RunningApp) -> None:
+    errors: list[str] = []
+    answers = 0
+    stop = threading.Event()
+
+    def keep_searching() -> None:
+        nonlocal answers
+        searcher = Client(app.url, verbose=False)
+        deadline = time.monotonic() + 300  # bounded, on loopback
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                searcher.predict("sunscreen after the laser", 3, api_name="/search")
+                answers += 1
+            except Exception as exc:  # every failure is a test failure
+                errors.append(repr(exc))
+
+    (app.settings.documents_dir / "parking-update.md").write_text(
+        "# Parking Update\n\n## Free bicycle racks\n\nFree bicycle racks are now at the clinic's side door.\n",
+        encoding="utf-8",
+    )
+    searcher = threading.Thread(target=keep_searching)
+    searcher.start()
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "ingest.py"), "--quiet", "--documents", str(app.settings.documents_dir),
+             "--index", str(app.settings.index_dir)],
+            env=env, capture_output=True, timeout=600,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        client = Client(app.url, verbose=False)
+        deadline = time.monotonic() + 30
+        found = False
+        while not found and time.monotonic() < deadline:
+            result = client.predict("Where can I leave my bicycle?", 3, api_name="/search")
+            found = any(p["source"] == "parking-update.md" for p in result["passages"])
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        searcher.join(timeout=60)
+    assert found, "the app did not switch to the new index"
+    assert errors == [] and answers > 0
+
+
+def test_with_no_staff_login_configured_no_staff_action_exists(shipped_index: Settings, tmp_path: Path) -> None:
+    running = RunningApp(copy_of(shipped_index, tmp_path), staff=False)
+    try:
+        page = httpx.get(running.url + "staff/config")
+        assert page.status_code == 200
+        names = {d.get("api_name") for d in page.json()["dependencies"]}
+        assert not names & STAFF_ACTIONS
+        assert "Staff page is off" in page.text and "KB_STAFF_PASSWORD" in page.text
+    finally:
+        running.stop()
