@@ -312,8 +312,12 @@ def build_public(app: ClinicApp) -> gr.Blocks:
         with gr.Tab("Ask", id="ask"):
             with gr.Row():
                 question = gr.Textbox(
-                    label="Your question", placeholder="e.g. How long is the redness after a CO2 laser?",
-                    elem_id="question", scale=5, max_length=app.settings.max_query_chars, lines=1,
+                    label="Your question",
+                    placeholder="e.g. How long is the redness after a CO2 laser?",
+                    elem_id="question",
+                    scale=5,
+                    max_length=app.settings.max_query_chars,
+                    lines=1,
                 )
                 k = gr.Slider(1, 20, value=5, step=1, label="Passages", elem_id="k", scale=1)
             ask = gr.Button("Ask", variant="primary", elem_id="ask-btn")
@@ -333,18 +337,26 @@ def build_public(app: ClinicApp) -> gr.Blocks:
                             button = gr.Button(label, size="sm", scale=0, elem_classes=["kb-vote"])
                             button.click(
                                 lambda q=answer["question"], p=hit.passage_id, v=vote: app.vote(q, p, v),
-                                None, None, api_visibility="private",
+                                None,
+                                None,
+                                api_visibility="private",
                             )
 
             for trigger in (ask.click, question.submit):
-                trigger(app.ask_page, [question, k], [notice, result], api_visibility="private",
-                        concurrency_id="search")
+                trigger(
+                    app.ask_page,
+                    [question, k],
+                    [notice, result],
+                    api_visibility="private",
+                    concurrency_id="search",
+                )
         with gr.Tab("Documents", id="documents"):
             documents = gr.HTML(elem_id="documents-table")
         gr.Markdown("Clinic staff: [staff page](/staff/)", elem_id="staff-link")
         public.load(app.documents_page, None, documents, api_visibility="private")
-        gr.Timer(10).tick(app.documents_page, None, documents, api_visibility="private",
-                          show_progress="hidden")
+        gr.Timer(10).tick(
+            app.documents_page, None, documents, api_visibility="private", show_progress="hidden"
+        )
         gr.api(app.search, api_name="search", concurrency_id="search")
         gr.api(app.documents, api_name="documents")
     return public
@@ -353,8 +365,19 @@ def build_public(app: ClinicApp) -> gr.Blocks:
 def _hit_from_json(p: dict):
     from kb.search import Hit
 
-    return Hit(p["rank"], p["score"], p["passage_id"], p["text"], p["source"], p["title"], p["page"],
-               p["section"], 0, 0, p["highlight"])
+    return Hit(
+        p["rank"],
+        p["score"],
+        p["passage_id"],
+        p["text"],
+        p["source"],
+        p["title"],
+        p["page"],
+        p["section"],
+        0,
+        0,
+        p["highlight"],
+    )
 
 
 def build_staff(app: ClinicApp) -> gr.Blocks:
@@ -371,12 +394,18 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
         gr.Markdown("# Staff: documents and index")
         with gr.Tab("Documents"):
             kinds = sorted(DOCUMENT_TYPES)
-            files = gr.File(label=f"Add or replace documents ({', '.join(kinds)})", file_count="multiple",
-                            file_types=kinds, type="filepath", elem_id="upload-files")
+            files = gr.File(
+                label=f"Add or replace documents ({', '.join(kinds)})",
+                file_count="multiple",
+                file_types=kinds,
+                type="filepath",
+                elem_id="upload-files",
+            )
             upload = gr.Button("Upload", elem_id="upload-btn")
             with gr.Row():
-                choice = gr.Dropdown(label="Document to remove", choices=[], elem_id="remove-choice",
-                                     allow_custom_value=True)  # checked by remove_document
+                choice = gr.Dropdown(
+                    label="Document to remove", choices=[], elem_id="remove-choice", allow_custom_value=True
+                )  # checked by remove_document
                 remove = gr.Button("Remove", variant="stop", elem_id="remove-btn")
             reingest = gr.Button("Re-ingest now", variant="primary", elem_id="reingest-btn")
             report = gr.Textbox(label="Report", lines=12, elem_id="report")
@@ -386,8 +415,12 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
             page.load(app.document_choices, None, choice, api_visibility="private")
             report.change(app.document_choices, None, choice, api_visibility="private")
         with gr.Tab("Feedback"):
-            votes = gr.Dataframe(headers=["time (UTC)", "vote", "question", "passage"], elem_id="votes",
-                                 interactive=False, wrap=True)
+            votes = gr.Dataframe(
+                headers=["time (UTC)", "vote", "question", "passage"],
+                elem_id="votes",
+                interactive=False,
+                wrap=True,
+            )
             refresh = gr.Button("Refresh")
             refresh.click(app.feedback_rows, None, votes, api_name="feedback")
             page.load(app.feedback_rows, None, votes, api_visibility="private")
@@ -411,8 +444,11 @@ def build_app(app: ClinicApp) -> FastAPI:
     @server.get("/files/{source:path}")
     def source_file(source: str) -> FileResponse:
         path = (documents_dir / source).resolve()
-        hidden = any(part.startswith(".") for part in path.relative_to(documents_dir).parts) \
-            if path.is_relative_to(documents_dir) else True
+        hidden = (
+            any(part.startswith(".") for part in path.relative_to(documents_dir).parts)
+            if path.is_relative_to(documents_dir)
+            else True
+        )
         if hidden or not path.is_file() or path.suffix.lower() not in DOCUMENT_TYPES:
             raise HTTPException(status_code=404, detail="No such document.")
         media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(
@@ -440,15 +476,24 @@ def build_app(app: ClinicApp) -> FastAPI:
         return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
 
     gr.mount_gradio_app(
-        server, staff_page, path="/staff",
+        server,
+        staff_page,
+        path="/staff",
         auth=check if users else None,
         auth_message="<b>Clinic staff only.</b> Sign in with your staff account.",
-        show_error=False, footer_links=["api"] if users else [], enable_monitoring=False,
+        show_error=False,
+        footer_links=["api"] if users else [],
+        enable_monitoring=False,
         max_file_size=app.settings.max_document_bytes,
     )
     gr.mount_gradio_app(
-        server, public, path="/",
-        show_error=False, footer_links=["api"], enable_monitoring=False, max_file_size="1mb",
+        server,
+        public,
+        path="/",
+        show_error=False,
+        footer_links=["api"],
+        enable_monitoring=False,
+        max_file_size="1mb",
         css=CSS,
     )
     return server
@@ -461,7 +506,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the clinic knowledge base.")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env KB_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860; env KB_PORT)")
-    parser.add_argument("--documents", type=Path, help="documents folder (default documents/; env KB_DOCUMENTS)")
+    parser.add_argument(
+        "--documents", type=Path, help="documents folder (default documents/; env KB_DOCUMENTS)"
+    )
     parser.add_argument("--index", type=Path, help="index folder (default index/; env KB_INDEX)")
     return parser.parse_args(argv)
 
@@ -474,7 +521,9 @@ def load_knowledge_base(settings: Settings) -> KnowledgeBase:
     except IndexNotFoundError:
         from ingest import ConsoleProgress, format_report
 
-        print(f"No index in {settings.index_dir}/ yet: building it from {settings.documents_dir}/ …", flush=True)
+        print(
+            f"No index in {settings.index_dir}/ yet: building it from {settings.documents_dir}/ …", flush=True
+        )
         with ConsoleProgress(enabled=True) as progress:
             report = ingest(settings, embedder=embedder, progress=progress)
         print(format_report(report, settings), flush=True)
@@ -487,8 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env(documents_dir=args.documents, index_dir=args.index, host=args.host,
-                                     port=args.port)
+        settings = Settings.from_env(
+            documents_dir=args.documents, index_dir=args.index, host=args.host, port=args.port
+        )
         users = staff_credentials()
         kb = load_knowledge_base(settings)
     except (KBError, ValueError) as exc:

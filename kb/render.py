@@ -11,10 +11,53 @@ from kb.search import Answer, Hit
 from kb.store import DocumentRecord
 
 _STOPWORDS = {
-    "the", "and", "for", "are", "was", "were", "what", "when", "where", "which", "who", "why", "how",
-    "can", "could", "should", "would", "will", "does", "did", "have", "has", "had", "you", "your",
-    "our", "with", "from", "this", "that", "there", "their", "they", "them", "about", "after",
-    "before", "into", "any", "all", "not", "but", "get", "many", "much", "need", "long",
+    "the",
+    "and",
+    "for",
+    "are",
+    "was",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "how",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "does",
+    "did",
+    "have",
+    "has",
+    "had",
+    "you",
+    "your",
+    "our",
+    "with",
+    "from",
+    "this",
+    "that",
+    "there",
+    "their",
+    "they",
+    "them",
+    "about",
+    "after",
+    "before",
+    "into",
+    "any",
+    "all",
+    "not",
+    "but",
+    "get",
+    "many",
+    "much",
+    "need",
+    "long",
 }
 _KIND_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
 
@@ -61,7 +104,11 @@ def passage_html(hit: Hit, query: str) -> str:
     if at < 0:
         return _paragraphs(highlight(text, terms))
     before, after = text[:at], text[at + len(best) :]
-    body = highlight(before, terms) + f'<strong class="best">{highlight(best, terms)}</strong>' + highlight(after, terms)
+    body = (
+        highlight(before, terms)
+        + f'<strong class="best">{highlight(best, terms)}</strong>'
+        + highlight(after, terms)
+    )
     return _paragraphs(body)
 
 
@@ -103,16 +150,16 @@ def notice_html(answer: Answer) -> str:
         parts.append(
             '<div class="kb-urgent" role="alert"><strong>Contact the clinic now.</strong> '
             f"Your question mentions warning signs after a treatment ({escape(', '.join(answer.warning_signs))}). "
-            f"<br><span class=\"kb-urgent-line\">{line}</span><br>"
+            f'<br><span class="kb-urgent-line">{line}</span><br>'
             "In an emergency, such as trouble breathing, call your local emergency number.</div>"
         )
     if not answer.answered:
         parts.append(
-            '<div class="kb-not-covered"><strong>The clinic\'s documents don\'t cover this.</strong> '
+            "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong> "
             "Nothing in them answers your question well enough to show. Try other words, "
             "or ask the clinic directly. The nearest passages are below, for reference only.</div>"
             if answer.hits
-            else '<div class="kb-not-covered"><strong>The clinic\'s documents don\'t cover this.</strong></div>'
+            else "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong></div>"
         )
     return "".join(parts)
 

@@ -118,7 +118,9 @@ class KnowledgeBase:
                 f"{call} In an emergency, call your local emergency number."
             )
         parts.append(
-            "These passages from the clinic's documents match your question best." if answered else NOT_COVERED
+            "These passages from the clinic's documents match your question best."
+            if answered
+            else NOT_COVERED
         )
         took = (time.perf_counter() - started) * 1000
         return Answer(question, answered, bool(signs), " ".join(parts), took, hits, signs, contact)
@@ -232,7 +234,9 @@ def _best_sentence(generation: store.Generation, row: int, passage, vector) -> t
     if not rows:
         return (texts[0] if texts else passage.text), -1.0
     scores = vectors_at(generation.sentence_vectors, rows) @ vector
-    answers = [i for i, r in enumerate(rows) if not texts[r - first].rstrip().endswith("?")] or list(range(len(rows)))
+    answers = [i for i, r in enumerate(rows) if not texts[r - first].rstrip().endswith("?")] or list(
+        range(len(rows))
+    )
     best = max(answers, key=lambda i: scores[i])
     return texts[rows[best] - first], float(scores.max())
 

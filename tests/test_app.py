@@ -55,9 +55,19 @@ class RunningApp:
         env.pop("KB_STAFF_FILE", None)
         self.log = open(settings.index_dir.parent / f"app-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(self.port),
-             "--documents", str(settings.documents_dir), "--index", str(settings.index_dir)],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                str(ROOT / "app.py"),
+                "--port",
+                str(self.port),
+                "--documents",
+                str(settings.documents_dir),
+                "--index",
+                str(settings.index_dir),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -111,7 +121,17 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
     assert isinstance(result["message"], str) and isinstance(result["took_ms"], float)
     assert len(result["passages"]) == 5  # k defaults to 5
     for rank, p in enumerate(result["passages"], start=1):
-        assert set(p) == {"rank", "text", "highlight", "score", "source", "title", "page", "section", "passage_id"}
+        assert set(p) == {
+            "rank",
+            "text",
+            "highlight",
+            "score",
+            "source",
+            "title",
+            "page",
+            "section",
+            "passage_id",
+        }
         assert p["rank"] == rank and isinstance(p["score"], float)
         assert isinstance(p["text"], str) and p["highlight"] in p["text"]
         assert (Path("documents") / p["source"]).suffix and isinstance(p["title"], str)
@@ -153,7 +173,9 @@ def test_bad_requests_raise_a_clear_error(client: Client, args: tuple, message: 
 
 
 @pytest.mark.parametrize(("source", "question"), DOCUMENT_QUESTIONS.items(), ids=list(DOCUMENT_QUESTIONS))
-def test_a_question_about_each_document_is_answered_from_it(client: Client, source: str, question: str) -> None:
+def test_a_question_about_each_document_is_answered_from_it(
+    client: Client, source: str, question: str
+) -> None:
     result = client.predict(question, 3, api_name="/search")
     assert result["answered"], result["message"]
     assert source in [p["source"] for p in result["passages"]]
@@ -178,8 +200,14 @@ def test_source_files_are_served_and_traversal_is_refused(app: RunningApp) -> No
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     page = httpx.get(app.url + "files/prices-and-packages.html")
     assert page.headers["content-security-policy"] == "sandbox"  # its scripts never run here
-    for path in ("files/../app.py", "files/%2e%2e/app.py", "files/..%2fapp.py", "files//etc/passwd",
-                 "files/.removed/x.pdf", "files/nothing.pdf"):
+    for path in (
+        "files/../app.py",
+        "files/%2e%2e/app.py",
+        "files/..%2fapp.py",
+        "files//etc/passwd",
+        "files/.removed/x.pdf",
+        "files/nothing.pdf",
+    ):
         assert httpx.get(app.url + path).status_code == 404, path
 
 
@@ -230,12 +258,19 @@ def test_the_staff_page_shows_a_login_form(app: RunningApp) -> None:
 # --- staff work and hot reload ---------------------------------------------------------------
 
 
-def test_login_upload_reingest_then_the_new_document_is_found(app: RunningApp, client: Client, tmp_path: Path) -> None:
+def test_login_upload_reingest_then_the_new_document_is_found(
+    app: RunningApp, client: Client, tmp_path: Path
+) -> None:
     staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
     leaflet = write_pdf(
         tmp_path / "Chemical Peel Leaflet (v2).pdf",
-        [["# Chemical Peels", "A glycolic acid peel brightens dull skin in a lunchtime visit with no downtime."],
-         ["# Peel Aftercare", "After a glycolic peel avoid exfoliating scrubs for one week."]],
+        [
+            [
+                "# Chemical Peels",
+                "A glycolic acid peel brightens dull skin in a lunchtime visit with no downtime.",
+            ],
+            ["# Peel Aftercare", "After a glycolic peel avoid exfoliating scrubs for one week."],
+        ],
         title="Chemical Peel Leaflet",
     )
     report = staff.predict([handle_file(str(leaflet))], api_name="/upload")
@@ -298,9 +333,18 @@ def test_ingest_beside_the_live_app_is_picked_up_with_no_failed_request(app: Run
     try:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
-            [sys.executable, str(ROOT / "ingest.py"), "--quiet", "--documents", str(app.settings.documents_dir),
-             "--index", str(app.settings.index_dir)],
-            env=env, capture_output=True, timeout=600,
+            [
+                sys.executable,
+                str(ROOT / "ingest.py"),
+                "--quiet",
+                "--documents",
+                str(app.settings.documents_dir),
+                "--index",
+                str(app.settings.index_dir),
+            ],
+            env=env,
+            capture_output=True,
+            timeout=600,
         )
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         client = Client(app.url, verbose=False)
@@ -317,7 +361,9 @@ def test_ingest_beside_the_live_app_is_picked_up_with_no_failed_request(app: Run
     assert errors == [] and answers > 0
 
 
-def test_with_no_staff_login_configured_no_staff_action_exists(shipped_index: Settings, tmp_path: Path) -> None:
+def test_with_no_staff_login_configured_no_staff_action_exists(
+    shipped_index: Settings, tmp_path: Path
+) -> None:
     running = RunningApp(copy_of(shipped_index, tmp_path), staff=False)
     try:
         page = httpx.get(running.url + "staff/config")

@@ -18,7 +18,7 @@ from kb.staff import REMOVED, add_document, remove_document, safe_name
         ("..\\..\\windows\\evil.md", "evil.md"),
         ("/abs/path/notes.TXT", "notes.txt"),
         (".hidden.pdf", "hidden.pdf"),
-        ("bad<>:\"|?*name.html", "bad_name.html"),
+        ('bad<>:"|?*name.html', "bad_name.html"),
         ("tab\tand\nnewline.md", "tab_and_newline.md"),
     ],
 )
@@ -28,7 +28,12 @@ def test_safe_name(name: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("run.sh", "are not accepted"), ("noextension", "are not accepted"), ("...pdf", "are not accepted"), ("///", "nothing usable")],
+    [
+        ("run.sh", "are not accepted"),
+        ("noextension", "are not accepted"),
+        ("...pdf", "are not accepted"),
+        ("///", "nothing usable"),
+    ],
 )
 def test_unsafe_or_unknown_names_are_refused(name: str, message: str) -> None:
     with pytest.raises(KBError, match=message):
