@@ -88,7 +88,11 @@ def format_report(report: IngestReport, settings: Settings) -> str:
 class ConsoleProgress:
     """A tqdm bar per stage, on stderr."""
 
-    _LABELS = {"read": "Reading documents", "embed": "Embedding passages", "write": "Writing index"}
+    _LABELS = {
+        "read": "Reading documents",
+        "embed": "Embedding passages and sentences",
+        "write": "Writing index",
+    }
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled

@@ -252,6 +252,7 @@ def test_raw_queue_calls_to_staff_functions_are_refused(app: RunningApp) -> None
 def test_the_staff_page_shows_a_login_form(app: RunningApp) -> None:
     page = httpx.get(app.url + "staff/", follow_redirects=True)
     assert page.status_code == 200
+    assert "Re-ingest now" not in page.text and "Upload" not in page.text  # only the login form
     assert httpx.get(app.url + "staff", follow_redirects=False).status_code in (307, 308)
 
 

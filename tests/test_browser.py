@@ -88,3 +88,14 @@ def test_documents_page_lists_the_index(page) -> None:
     expect(table.locator("tbody tr")).to_have_count(13)
     expect(page.locator(".kb-built")).to_contain_text("Index built")
     page.screenshot(path=str(ARTIFACTS / "documents.png"))
+
+
+def test_staff_page_asks_for_a_login_first(page, shipped_index) -> None:
+    from playwright.sync_api import expect
+
+    base = page.url.split("?")[0].rstrip("/")
+    page.goto(base + "/staff/")
+    expect(page.get_by_label("username")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Clinic staff only.")).to_be_visible()
+    expect(page.get_by_text("Re-ingest now")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "staff-login.png"))
