@@ -136,14 +136,6 @@ class Generation:
     def passages_of(self, source: str) -> list[Passage]:
         return list(self._passages("source = ?", [source]).values())
 
-    def sentence_rows_of(self, row: int) -> list[int]:
-        """Rows in ``sentence_vectors`` of one passage's sentences, in order."""
-        with self._lock:
-            found = self._db.execute(
-                "SELECT row FROM sentences WHERE passage_row = ? ORDER BY row", (int(row),)
-            ).fetchall()
-        return [r[0] for r in found]
-
     def texts_mentioning(self, word: str) -> list[tuple[str, str]]:
         """(source, text) of passages whose text contains ``word`` (case-insensitive)."""
         with self._lock:
