@@ -303,24 +303,18 @@ def _demote_heading_runs(blocks: list[_Raw]) -> list[_Raw]:
     """Three or more heading-like lines in a row are table cells, not headings: keep the
     first as a heading and fold the rest into the paragraph that follows."""
     out: list[_Raw] = []
-    i = 0
-    while i < len(blocks):
-        j = i
-        while j < len(blocks) and blocks[j].kind == "heading":
-            j += 1
-        if j - i >= 3:
-            out.append(blocks[i])
-            cells = " ".join(b.text for b in blocks[i + 1 : j])
-            if j < len(blocks):
-                nxt = blocks[j]
-                out.append(_Raw("paragraph", f"{cells} {nxt.text}", blocks[i + 1].page))
-                j += 1
-            else:
-                out.append(_Raw("paragraph", cells, blocks[i + 1].page))
+    run: list[_Raw] = []
+    for block in [*blocks, None]:
+        if block is not None and block.kind == "heading":
+            run.append(block)
+            continue
+        if len(run) >= 3:
+            cells = " ".join(b.text for b in run[1:])
+            text = f"{cells} {block.text}" if block is not None else cells
+            out += [run[0], _Raw("paragraph", text, run[1].page)]
         else:
-            out.extend(blocks[i:j] if j > i else [blocks[i]])
-            j = max(j, i + 1)
-        i = j
+            out += run + ([block] if block is not None else [])
+        run = []
     return out
 
 

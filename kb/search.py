@@ -210,12 +210,11 @@ class KnowledgeBase:
         from kb.vectors import search_vectors
 
         _, rows = search_vectors(generation.sentence_vectors, vector[None, :], n * 3)
-        ranking: list[int] = []
+        ranking: dict[int, None] = {}  # insertion-ordered set
         for row in rows[0].tolist():
-            passage = int(generation.sentence_passage[row])
-            if generation.sentence_words[row] >= MIN_SENTENCE_WORDS and passage not in ranking:
-                ranking.append(passage)
-        return ranking[:n]
+            if generation.sentence_words[row] >= MIN_SENTENCE_WORDS:
+                ranking.setdefault(int(generation.sentence_passage[row]))
+        return list(ranking)[:n]
 
 
 def _best_sentence(generation: store.Generation, row: int, passage, vector) -> tuple[str, float]:
