@@ -71,6 +71,7 @@ CSS = """
 .kb-urgent {border:2px solid #b3261e; background:#fdecea; color:#5c0f0a; padding:12px 16px; border-radius:10px;
             margin:10px 0; font-size:1.05em;}
 .kb-urgent-line {font-size:1.15em; font-weight:700;}
+.kb-searched {color:#555; font-size:0.92em; margin:6px 0;}
 .kb-not-covered {border:1px solid #c9a227; background:#fff8e1; padding:12px 16px; border-radius:10px; margin:10px 0;}
 .kb-documents {width:100%; border-collapse:collapse;} .kb-documents td, .kb-documents th {padding:6px 8px;
             border-bottom:1px solid #e3e3e3; text-align:left; vertical-align:top;}
@@ -94,6 +95,7 @@ class Passage(TypedDict):
 
 class SearchResult(TypedDict):
     question: str
+    searched_for: list[str]
     answered: bool
     urgent: bool
     message: str
@@ -114,6 +116,7 @@ class Document(TypedDict):
 def answer_json(answer: Answer) -> SearchResult:
     return {
         "question": answer.question,
+        "searched_for": list(answer.searched_for),
         "answered": answer.answered,
         "urgent": answer.urgent,
         "message": answer.message,
@@ -159,9 +162,11 @@ class ClinicApp:
     def search(self, question: str, k: int = 5) -> SearchResult:
         """Search the clinic's documents.
 
-        Returns {question, answered, urgent, message, took_ms, passages: [{rank, text,
-        highlight, score, source, title, page, section, passage_id}]}. `answered` is false
-        when the documents do not cover the question; `urgent` is true when the question
+        Returns {question, searched_for, answered, urgent, message, took_ms, passages:
+        [{rank, text, highlight, score, source, title, page, section, passage_id}]}.
+        Passages are best first and their scores fall with rank; `answered` is false when
+        the best score is under the threshold (the documents do not cover the question);
+        `searched_for` lists words added from the glossary or spelling fixes; `urgent` is true when the question
         describes warning signs after a treatment. k: 1-50 (default 5); the question: at most
         1,000 characters.
         """
@@ -331,7 +336,9 @@ def build_public(app: ClinicApp) -> gr.Blocks:
                     return
                 for passage in answer["passages"]:
                     hit = _hit_from_json(passage)
-                    gr.HTML(render.card_html(hit, answer["question"]), elem_classes=["kb-card-wrap"])
+                    searched = " ".join([answer["question"], *answer.get("searched_for", [])])
+                    card = render.card_html(hit, searched, app.settings.min_score)
+                    gr.HTML(card, elem_classes=["kb-card-wrap"])
                     with gr.Row():
                         for label, vote in (("Helpful", "helpful"), ("Not helpful", "not helpful")):
                             button = gr.Button(label, size="sm", scale=0, elem_classes=["kb-vote"])

@@ -5,6 +5,10 @@ than the budget is cut between words), repeat the last sentence of the previous 
 for context, and fit the model: the text that is embedded (title, section heading and
 passage text) never exceeds ``max_tokens`` word pieces as counted by the model's own
 tokenizer, which is passed in as ``count_tokens``.
+
+A question stays with its answer, and a list with the sentence that leads into it ("Bring
+these:"); a list or table that fits the budget is not cut. A table row is one sentence.
+Sentences are found by sentencex (imported here only).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import sentencex
+
 from kb.documents import Block, Document
 
 #: Word pieces of a batch of texts, without the model's special tokens.
@@ -21,39 +27,14 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 #: Bumped whenever a change here would split the same document differently; an ingest
 #: re-reads every document when the index was built with another version.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 
 #: Tokens the model adds around every input ([CLS] and [SEP] for BERT-style models).
 SPECIAL_TOKENS = 2
 
-_ABBREVIATIONS = {
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "prof",
-    "st",
-    "vs",
-    "etc",
-    "e.g",
-    "i.e",
-    "approx",
-    "no",
-    "fig",
-    "inc",
-    "ltd",
-    "jr",
-    "sr",
-    "mt",
-    "min",
-    "max",
-    "a.m",
-    "p.m",
-    "ca",
-    "cf",
-    "al",
-}
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"“'(\[]?[A-Z0-9•*])")
+#: A "sentence" that starts like this continues the one before: the splitter broke after an
+#: abbreviation it does not know ("every 2 hrs. outdoors", "Mon.–Fri. from 8:00").
+_CONTINUATION = re.compile(r"^[a-z,;:)\]}–—-]")
 
 
 @dataclass(frozen=True)
@@ -93,8 +74,9 @@ class _Unit:
     end: int
     page: int | None
     tokens: int
-    glue: bool = False  # a question: keep it in the same passage as what follows
+    glue: bool = False  # a question or a list's lead-in: keep it in the passage with what follows
     opens_paragraph: bool = False
+    group: int = 0  # a list (with its lead-in) or a table: kept whole in one passage if it fits
 
 
 def split_document(
@@ -163,51 +145,84 @@ def _units(
     count_tokens: TokenCounter,
     budget: int,
 ) -> list[_Unit]:
-    """Sentences (with their token counts), and a question heading as the first unit."""
-    spans: list[tuple[int, int, int | None, bool, bool]] = []
+    """Sentences (with their token counts), and a question heading as the first unit.
+
+    A table row is one unit. A list's items (or a table's rows) and the sentence ending in
+    ":" that leads into them share a group, and the lead-in is glue.
+    """
+    groups = _list_groups(paragraphs)
+    spans: list[tuple[int, int, int | None, bool, bool, int]] = []
     if heading is not None and heading.text.endswith("?"):
-        spans.append((heading.start, heading.end, heading.page, True, True))
-    for block in paragraphs:
-        sentences = list(split_sentences(block.text))
+        spans.append((heading.start, heading.end, heading.page, True, True, 0))
+    for index, block in enumerate(paragraphs):
+        # A table row reads as one statement, whatever punctuation its cells hold.
+        sentences = [(0, len(block.text))] if block.role == "row" else list(split_sentences(block.text))
         is_question = block.text.rstrip().endswith("?") and len(block.text.split()) <= 30
+        group, lead_in = groups.get(index, (0, False))
         for i, (s, e) in enumerate(sentences):
-            glue = is_question and i == len(sentences) - 1
-            spans.append((block.start + s, block.start + e, block.page, glue, i == 0))
+            last = i == len(sentences) - 1
+            glue = (is_question or lead_in) and last
+            in_group = group if not lead_in or last else 0
+            spans.append((block.start + s, block.start + e, block.page, glue, i == 0, in_group))
     counts = count_tokens([document.text[s:e] for s, e, *_ in spans])
     units: list[_Unit] = []
-    for (s, e, page, glue, opens), n in zip(spans, counts, strict=True):
+    for (s, e, page, glue, opens, group), n in zip(spans, counts, strict=True):
         if n <= budget:
-            units.append(_Unit(s, e, page, n, glue, opens))
+            units.append(_Unit(s, e, page, n, glue, opens, group))
         else:
             pieces = _split_long(document.text, s, e, page, count_tokens, budget)
-            pieces[0] = _Unit(pieces[0].start, pieces[0].end, page, pieces[0].tokens, glue, opens)
+            pieces = [dataclasses.replace(p, group=group) for p in pieces]
+            pieces[0] = dataclasses.replace(pieces[0], glue=glue, opens_paragraph=opens)
             units.extend(pieces)
     return units
 
 
+def _list_groups(paragraphs: list[Block]) -> dict[int, tuple[int, bool]]:
+    """Paragraph index -> (group number, is the lead-in) for runs of list items or table
+    rows, each with the paragraph before it when that ends with ":" ("Bring these:")."""
+    groups: dict[int, tuple[int, bool]] = {}
+    number, i = 0, 0
+    while i < len(paragraphs):
+        role = paragraphs[i].role
+        if role == "text":
+            i += 1
+            continue
+        number += 1
+        before = paragraphs[i - 1] if i else None
+        if before is not None and before.role == "text" and before.text.rstrip().endswith(":"):
+            groups[i - 1] = (number, True)
+        while i < len(paragraphs) and paragraphs[i].role == role:
+            groups[i] = (number, False)
+            i += 1
+    return groups
+
+
 def split_sentences(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each sentence in ``text``; lines of a multi-line block split too."""
-    pos = 0
+    """(start, end) of each sentence in ``text``; lines of a multi-line block split too.
+
+    sentencex finds the boundaries (it knows "U.S.", "Dr.", "e.g.", "(ext. 4)", "5 p.m.",
+    decimals); a piece that starts in lower case is joined back to the sentence before it.
+    """
     for line in re.finditer(r"[^\n]+", text):
-        line_start = line.start()
-        pos = line_start
-        for match in _SENTENCE_BREAK.finditer(line.group()):
-            before = line.group()[: match.start()].rsplit(None, 1)
-            last_word = before[-1].rstrip(".").lower() if before else ""
-            if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+        spans: list[tuple[int, int]] = []
+        for boundary in sentencex.get_sentence_boundaries("en", line.group()):
+            start, end = _strip(line.group(), boundary["start_index"], boundary["end_index"])
+            if start >= end:
                 continue
-            end = line_start + match.start()
-            yield pos, _rstrip_end(text, pos, end)
-            pos = line_start + match.end()
-        end = line.end()
-        if pos < end:
-            yield pos, _rstrip_end(text, pos, end)
+            if spans and _CONTINUATION.match(line.group()[start:end]):
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        for start, end in spans:
+            yield line.start() + start, line.start() + end
 
 
-def _rstrip_end(text: str, start: int, end: int) -> int:
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return end
+    return start, end
 
 
 def _split_long(
@@ -237,7 +252,7 @@ def _cap_word(text: str, unit: _Unit, count_tokens: TokenCounter, budget: int) -
         end = unit.start + (end - unit.start) * budget // (tokens + 1)
         end = max(end, unit.start + 1)
         tokens = count_tokens([text[unit.start : end]])[0]
-    return _Unit(unit.start, end, unit.page, tokens, unit.glue)
+    return dataclasses.replace(unit, end=end, tokens=tokens)
 
 
 def _pack(units: list[_Unit], budget: int, overlap: int) -> Iterator[list[_Unit]]:
@@ -245,18 +260,30 @@ def _pack(units: list[_Unit], budget: int, overlap: int) -> Iterator[list[_Unit]
 
     A new paragraph starts a new passage once the current one is half full, so passages
     follow the author's paragraphs (one topic each) instead of running several together,
-    which blurs what a passage is about for both the model and keyword search.
+    which blurs what a passage is about for both the model and keyword search. A list or
+    table that fits the budget starts a new passage rather than being cut.
     """
-    current: list[_Unit] = []
+    group_tokens: dict[int, int] = {}
     for unit in units:
+        group_tokens[unit.group] = group_tokens.get(unit.group, 0) + unit.tokens
+    current: list[_Unit] = []
+    whole = 0  # the group kept whole in the current passage
+    for unit in units:
+        if unit.group and not (current and current[-1].group == unit.group):
+            current, closed, whole = _open_group(current, unit.group, group_tokens[unit.group], budget)
+            if closed:
+                yield closed
         size = sum(u.tokens for u in current)
-        if current and unit.opens_paragraph and size >= budget // 2 and not current[-1].glue:
+        if whole and unit.group == whole and current and current[-1].group == whole:
+            pass  # inside a list that fits: never cut, whatever its paragraphs
+        elif current and unit.opens_paragraph and size >= budget // 2 and not current[-1].glue:
             yield current
             current = []
         elif current and size + unit.tokens > budget:
-            carried: list[_Unit] = []
-            while len(current) > 1 and current[-1].glue:
-                carried.insert(0, current.pop())
+            carried = _glue_tail(current)
+            if len(carried) == len(current):
+                carried = carried[1:]
+            current = current[: len(current) - len(carried)]
             yield current
             repeat = current[-overlap:] if overlap and len(current) > overlap and not carried else []
             current = repeat + carried
@@ -265,6 +292,32 @@ def _pack(units: list[_Unit], budget: int, overlap: int) -> Iterator[list[_Unit]
         current.append(unit)
     if current:
         yield current
+
+
+def _open_group(
+    current: list[_Unit], group: int, tokens: int, budget: int
+) -> tuple[list[_Unit], list[_Unit] | None, int]:
+    """Make room for a group of ``tokens`` about to start.
+
+    Returns (current, closed, whole): the passage to go on with, the passage closed to make
+    room (None if none was), and the group number if the group will be kept whole, else 0.
+    When the group does not fit after the passage so far, that passage is closed and its
+    glue (a lead-in, a question) moves on with the group.
+    """
+    if sum(u.tokens for u in current) + tokens <= budget:
+        return current, None, group
+    tail = _glue_tail(current)
+    if len(tail) < len(current) and sum(u.tokens for u in tail) + tokens <= budget:
+        return tail, current[: len(current) - len(tail)], group
+    return current, None, 0
+
+
+def _glue_tail(current: list[_Unit]) -> list[_Unit]:
+    """The glue units (a question, a lead-in) at the end of ``current``."""
+    n = len(current)
+    while n and current[n - 1].glue:
+        n -= 1
+    return current[n:]
 
 
 def _with_ids(passages: list[Passage]) -> list[Passage]:

@@ -106,6 +106,77 @@ def looks_like_heading(line: str) -> bool:
     return len(words) <= 4 or len(capitalised) >= max(1, len(long_words) / 2)
 
 
+#: Notices that a document is a sample or describes a fictional clinic (a disclaimer, not content).
+_SAMPLE_NOTICE = re.compile(
+    r"""^\W*(about\s+this\s+document\W+)?sample\s+document\b
+      | \bthis\s+is\s+an?\s+(sample|fictional|demo|demonstration)\s+document\b
+      | \bsample\s+document\s+of\s+a\s+fictional\b
+      | \bfictional\s+(clinic|practice|company|business|organi[sz]ation|document|sample)\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+#: "Urgent line (24 hours): 555-0199": a label and a number, a statement rather than a heading.
+_LABEL_VALUE = re.compile(r":\s*[+(]?\d[\d\s().+/-]{3,}$")
+#: Multi-level section numbers: "2.1 Aftercare", "3.2.1. Soaks".
+_SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+[A-Z]")
+#: What a bullet leaves when it is drawn apart from its item: a glyph, "1.", "a)".
+_BULLET_MARK = re.compile(r"^([-*•●○▪■◦–]|\d{1,2}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))$")
+
+
+def is_sample_notice(text: str, max_words: int = 100) -> bool:
+    """True for a short "Sample document: ..." / "fictional clinic" disclaimer paragraph."""
+    text = clean_inline(text)
+    return len(text.split()) <= max_words and bool(_SAMPLE_NOTICE.search(text))
+
+
+def is_label_value(line: str) -> bool:
+    """True for "Main phone: 555-0100" and the like: a label, a colon and a number."""
+    return bool(_LABEL_VALUE.search(clean_inline(line)))
+
+
+def section_number_depth(line: str) -> int:
+    """2 for "2.1 Aftercare", 3 for "3.2.1 Soaks"; 0 when the line has no multi-level number."""
+    match = _SECTION_NUMBER.match(clean_inline(line))
+    return match.group(1).count(".") + 1 if match else 0
+
+
+def is_bullet_mark(text: str) -> bool:
+    """A bullet glyph (any symbol: •, ✓, ➤) or list number on its own; PDFs often draw it
+    apart from the item."""
+    text = clean_inline(text)
+    return len(text) <= 2 and not any(ch.isalnum() for ch in text) or bool(_BULLET_MARK.match(text))
+
+
+def table_row_text(header: Sequence[str] | None, cells: Sequence[str]) -> str:
+    """One table row as a sentence that stands on its own, cells labelled by the header row:
+    ``"Fractional CO2 — main healing: 5–7 days; redness: 2–4 weeks"``.
+
+    Without a header the cells are listed: ``"Monday — 8:00–18:00"``.
+    """
+    cells = [clean_inline(c) for c in cells]
+    labels = [clean_inline(h) for h in header] if header else []
+    rest = []
+    for i, cell in enumerate(cells[1:], start=1):
+        if not cell:
+            continue
+        label = _label(labels[i]) if i < len(labels) else ""
+        rest.append(f"{label}: {cell}" if label and normalize_key(label) != normalize_key(cell) else cell)
+    first = cells[0] if cells else ""
+    if not first and labels and labels[0] and rest:
+        return "; ".join(rest)
+    if not rest:
+        return first
+    return f"{first} — {'; '.join(rest)}" if first else "; ".join(rest)
+
+
+def _label(header: str) -> str:
+    """A header cell as a label inside a sentence: "Main healing" -> "main healing"; acronyms,
+    names with inner capitals and numbers ("SPF", "Er:YAG", "CO2 laser") are kept."""
+    first = header.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:].islower() and first[1:].isalpha():
+        return header[0].lower() + header[1:]
+    return header
+
+
 def ends_sentence(line: str) -> bool:
     return line.rstrip().endswith(_SENTENCE_END)
 

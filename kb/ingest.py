@@ -23,6 +23,7 @@ from kb.chunking import CHUNKER_VERSION, Passage, split_document
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import DocumentError, IndexDamagedError, IndexNotFoundError, KBError
+from kb.query import parse_glossary
 
 #: Called with (stage, done, total); stages are "read", "embed" and "write".
 IngestProgress = Callable[[str, int, int], None]
@@ -99,6 +100,7 @@ def ingest(
     index_dir = Path(settings.index_dir)
     with store.ingest_lock(index_dir):
         files = docs.find_documents(settings.documents_dir)
+        glossary = _read_glossary(settings.glossary)
         previous = _previous_generation(index_dir, settings, rebuild)
         embedder = embedder or Embedder(settings.model)
         if embedder.model_id != settings.model:
@@ -126,6 +128,7 @@ def ingest(
             build_vector_index(vectors, settings.vector_index),
             build_vector_index(sentence_vectors, settings.vector_index),
             LexicalIndex.build(texts),
+            glossary,
         )
         store.prune_generations(index_dir)
         tick("write", 1, 1)
@@ -134,11 +137,30 @@ def ingest(
     return report
 
 
+def _read_glossary(path: Path) -> str | None:
+    """The glossary's text, checked; None when there is no glossary file.
+
+    Raises:
+        KBError: the glossary has a malformed line (named in the message).
+    """
+    if not Path(path).is_file():
+        return None
+    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        parse_glossary(text, str(path))
+    except ValueError as exc:
+        raise KBError(f"{exc} Fix the glossary and ingest again; the index was not changed.") from None
+    return text
+
+
 def _previous_generation(index_dir: Path, settings: Settings, rebuild: bool) -> store.Generation | None:
     try:
         previous = store.open_generation(index_dir)
     except (IndexNotFoundError, IndexDamagedError):
         return None  # nothing usable to build on: every document is read afresh
+    if previous.manifest.get("format") != store.FORMAT_VERSION:
+        previous.close()
+        return None  # written by an older version: read every document afresh
     if rebuild:
         return previous  # only to tell added from changed and removed documents
     try:

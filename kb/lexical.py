@@ -3,14 +3,27 @@
 Same shape as ``kb.vectors``: build, save, load, search; row ``i`` is passage row ``i``.
 Keywords catch what the small embedding model misses: exact terms such as "sessions",
 "isotretinoin" or a price, where a dense vector only sees the general topic.
+
+The index keeps every word but the commonest few (Lucene's stopwords); queries also drop
+the function words patients wrap questions in ("how", "does", "my", ...), so the words
+that carry the question's intent decide the match. The same tokenizer marks the matched
+words in a result, so what is highlighted is what was searched.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+#: Words of the query that carry no intent, on top of the indexed stopwords.
+QUERY_STOPWORDS = "en_plus"
+_WORDS = "words.json"
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 @cache
@@ -20,65 +33,133 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-def _bm25s():
-    import logging
+@cache
+def _stopwords(name: str) -> frozenset[str]:
+    from bm25s import stopwords
 
+    return frozenset({"en": stopwords.STOPWORDS_EN, "en_plus": stopwords.STOPWORDS_EN_PLUS}[name])
+
+
+def _bm25s():
     import bm25s
 
-    # bm25s sets its own logger to DEBUG and prints progress notes; keep only warnings.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
 
 
-def _tokenize(texts: list[str], return_ids: bool):
-    bm25s = _bm25s()
+def words(text: str) -> list[str]:
+    """The lower-cased words of ``text``, as the index splits them (two characters or more)."""
+    return _TOKEN.findall(text.lower())
 
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=return_ids, show_progress=False
-    )
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word.lower())
+
+
+def query_stems(text: str) -> list[str]:
+    """Stems of the words of a query that carry its intent (query stopwords dropped)."""
+    drop = _stopwords(QUERY_STOPWORDS) | _stopwords("en")
+    return [stem(w) for w in words(text) if w not in drop]
+
+
+def _tokenize(texts: list[str]):
+    return _bm25s().tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=True, show_progress=False)
 
 
 class LexicalIndex:
     """A BM25 index over passage texts (the same text the model embeds)."""
 
-    def __init__(self, retriever, size: int) -> None:
+    def __init__(self, retriever, size: int, surface: dict[str, str] | None = None) -> None:
         self._retriever = retriever
         self.size = size
+        #: stem -> the commonest word in the documents with that stem, to show corrections.
+        self.surface = surface or {}
+        self._best: np.ndarray | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
-        bm25s = _bm25s()
-
         if not texts:
             return cls(None, 0)
-        retriever = bm25s.BM25()
-        retriever.index(_tokenize(texts, return_ids=True), show_progress=False)
-        return cls(retriever, len(texts))
+        retriever = _bm25s().BM25()
+        retriever.index(_tokenize(texts), show_progress=False)
+        counts: Counter[str] = Counter(w for t in texts for w in words(t) if not w.isdigit())
+        surface: dict[str, str] = {}
+        for word, _ in counts.most_common():
+            surface.setdefault(stem(word), word)
+        return cls(retriever, len(texts), surface)
 
     def save(self, folder: Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "size.txt").write_text(str(self.size), encoding="utf-8")
+        (folder / _WORDS).write_text(json.dumps(self.surface, ensure_ascii=False), encoding="utf-8")
         if self._retriever is not None:
             self._retriever.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        bm25s = _bm25s()
-
         folder = Path(folder)
         size = int((folder / "size.txt").read_text(encoding="utf-8"))
+        words_file = folder / _WORDS
+        surface = json.loads(words_file.read_text(encoding="utf-8")) if words_file.exists() else {}
         if size == 0:
-            return cls(None, 0)
-        return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False), size)
+            return cls(None, 0, surface)
+        retriever = _bm25s().BM25.load(str(folder), mmap=False, show_progress=False)
+        return cls(retriever, size, surface)
+
+    def knows(self, stem_: str) -> bool:
+        return self._retriever is not None and stem_ in self._retriever.vocab_dict
+
+    def vocabulary(self) -> list[str]:
+        return list(self._retriever.vocab_dict) if self._retriever is not None else []
+
+    def _ids(self, stems: list[str]) -> list[int]:
+        vocab = self._retriever.vocab_dict
+        return [vocab[s] for s in stems if s in vocab]
+
+    def scores(self, stems: list[str]) -> np.ndarray:
+        """BM25 score of every passage row for the query stems, float32 (size,)."""
+        ids = self._ids(stems) if self._retriever is not None else []
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
+
+    def attainable(self, stems: list[str]) -> float:
+        """The sum over the query stems of the best score any one passage gets for each: a
+        passage scoring this much matches every query word as well as any passage does.
+        Stems the index has never seen count as the rarest word, so a query about a
+        subject the documents never name scores low against it."""
+        if self._retriever is None:
+            return 0.0
+        best = self._best_per_stem()
+        vocab = self._retriever.vocab_dict
+        rarest = float(best.max(initial=0.0))
+        return float(sum(best[vocab[s]] if s in vocab else rarest for s in stems))
+
+    def _best_per_stem(self) -> np.ndarray:
+        if self._best is None:
+            data, indptr = self._retriever.scores["data"], self._retriever.scores["indptr"]
+            best = np.zeros(len(indptr) - 1, dtype=np.float32)
+            filled = np.diff(indptr) > 0
+            best[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
+            self._best = best
+        return self._best
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and passage rows of the best ``k`` matches, best first; rows with no
         matching keyword are left out."""
+        scores = self.scores(query_stems(query))
         k = min(k, self.size)
-        tokens = _tokenize([query], return_ids=False)
-        if k <= 0 or not tokens[0]:
+        if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        rows, scores = self._retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
-        keep = scores[0] > 0
-        return scores[0][keep], rows[0][keep].astype(np.int64)
+        rows = np.argsort(-scores, kind="stable")[:k]
+        keep = scores[rows] > 0
+        return scores[rows][keep], rows[keep].astype(np.int64)
+
+
+def matched_spans(text: str, stems: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of each word of ``text`` whose stem is one of ``stems``."""
+    out = []
+    for match in _TOKEN.finditer(text):
+        if stem(match.group()) in stems:
+            out.append((match.start(), match.end()))
+    return out

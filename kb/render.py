@@ -3,62 +3,15 @@ text is escaped here before it becomes markup."""
 
 from __future__ import annotations
 
-import re
 from html import escape
 from urllib.parse import quote
 
+from kb import lexical
 from kb.search import Answer, Hit
 from kb.store import DocumentRecord
 
-_STOPWORDS = {
-    "the",
-    "and",
-    "for",
-    "are",
-    "was",
-    "were",
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "why",
-    "how",
-    "can",
-    "could",
-    "should",
-    "would",
-    "will",
-    "does",
-    "did",
-    "have",
-    "has",
-    "had",
-    "you",
-    "your",
-    "our",
-    "with",
-    "from",
-    "this",
-    "that",
-    "there",
-    "their",
-    "they",
-    "them",
-    "about",
-    "after",
-    "before",
-    "into",
-    "any",
-    "all",
-    "not",
-    "but",
-    "get",
-    "many",
-    "much",
-    "need",
-    "long",
-}
+#: How far above the threshold a score counts as a strong match.
+STRONG_MARGIN = 0.1
 _KIND_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
 
 
@@ -68,37 +21,21 @@ def file_url(source: str, page: int | None = None) -> str:
     return f"{url}#page={page}" if page else url
 
 
-def query_terms(query: str) -> list[str]:
-    """Words of the query worth highlighting: three letters or more, not stopwords."""
-    terms = set()
-    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9:'-]{2,}", query.lower()):
-        if word in _STOPWORDS:
-            continue
-        if word.endswith("'s"):
-            word = word[:-2]
-        elif word.endswith("s") and len(word) > 4:
-            word = word[:-1]  # "sessions" also marks "session"
-        terms.add(word)
-    return sorted(terms, key=len, reverse=True)
-
-
-def highlight(text: str, terms: list[str]) -> str:
-    """Escaped ``text`` with each query term (and words it begins) wrapped in <mark>."""
-    if not terms:
-        return escape(text)
-    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")[\w-]*", re.IGNORECASE)
+def highlight(text: str, stems: set[str]) -> str:
+    """Escaped ``text`` with each word the keyword search matched wrapped in <mark>: the
+    same splitting, stopwords and stemmer as the index, so "sessions" marks "session"."""
     out, last = [], 0
-    for match in pattern.finditer(text):
-        out.append(escape(text[last : match.start()]))
-        out.append(f"<mark>{escape(match.group(0))}</mark>")
-        last = match.end()
+    for start, end in lexical.matched_spans(text, stems):
+        out.append(escape(text[last:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        last = end
     out.append(escape(text[last:]))
     return "".join(out)
 
 
 def passage_html(hit: Hit, query: str) -> str:
     """The passage with the query's words marked and the best sentence emphasized."""
-    terms = query_terms(query)
+    terms = set(lexical.query_stems(query))
     text, best = hit.text, hit.highlight
     at = text.find(best) if best else -1
     if at < 0:
@@ -116,14 +53,24 @@ def _paragraphs(markup: str) -> str:
     return "".join(f"<p>{part}</p>" for part in markup.split("\n\n") if part.strip())
 
 
-def relevance(score: float) -> tuple[str, int]:
-    """A label and a 0-100 bar width for a hit's score."""
-    label = "Strong match" if score >= 0.65 else "Good match" if score >= 0.5 else "Weak match"
-    return label, max(5, min(100, round(score * 100)))
+def relevance(score: float, threshold: float) -> tuple[str, int]:
+    """A label and a 5-100 bar width for a hit's score, both read against the threshold
+    at which the documents count as answering: below it "Weak match"; the bar grows
+    with the score, so it falls with rank as the scores do."""
+    if score >= threshold + STRONG_MARGIN:
+        label = "Strong match"
+    elif score >= threshold:
+        label = "Good match"
+    else:
+        label = "Weak match"
+    # The threshold sits at 40% of the bar; STRONG_MARGIN * 2 above it fills the bar.
+    width = 40 + (score - threshold) * 60 / (2 * STRONG_MARGIN)
+    return label, max(5, min(100, round(width)))
 
 
-def card_html(hit: Hit, query: str) -> str:
-    label, width = relevance(hit.score)
+def card_html(hit: Hit, query: str, threshold: float) -> str:
+    """One result card. ``query`` is the question as searched (with any added words)."""
+    label, width = relevance(hit.score, threshold)
     where = [escape(hit.title)]
     if hit.page:
         where.append(f"page {hit.page}")
@@ -152,6 +99,10 @@ def notice_html(answer: Answer) -> str:
             f"Your question mentions warning signs after a treatment ({escape(', '.join(answer.warning_signs))}). "
             f'<br><span class="kb-urgent-line">{line}</span><br>'
             "In an emergency, such as trouble breathing, call your local emergency number.</div>"
+        )
+    if answer.searched_for:
+        parts.append(
+            f'<div class="kb-searched">Also searched for: {escape(", ".join(answer.searched_for))}</div>'
         )
     if not answer.answered:
         parts.append(

@@ -11,21 +11,21 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from kb import store, triage
 from kb.config import Settings
 from kb.embedding import Embedder
-from kb.errors import QueryError
-
-#: Shorter sentences ("Yes.", "Cash") match too many questions to rank passages by.
-MIN_SENTENCE_WORDS = 4
+from kb.errors import KBError, QueryError
+from kb.query import Rewrite, nearest, rewrite
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked passage. ``score`` is the cosine similarity of query and passage."""
+    """One ranked passage. ``score`` is what ranks it: higher is a better answer, and at
+    or above ``Settings.min_score`` the passage is taken to answer the question."""
 
     rank: int
     score: float
@@ -53,6 +53,8 @@ class Answer:
     hits: list[Hit]
     warning_signs: list[str]
     urgent_contact: triage.UrgentContact | None
+    #: Words added to the question for the search: glossary terms, spelling fixes.
+    searched_for: tuple[str, ...] = ()
 
 
 NOT_COVERED = (
@@ -76,6 +78,11 @@ class KnowledgeBase:
         try:
             store.check_compatible(generation.manifest, settings.model, settings.index_dir)
         except Exception:
+            generation.close()
+            raise
+        try:
+            self.rules = _load_rules(settings.warning_signs)
+        except KBError:
             generation.close()
             raise
         self.embedder = embedder or Embedder(settings.model)
@@ -105,10 +112,15 @@ class KnowledgeBase:
             QueryError: as ``search``.
         """
         started = time.perf_counter()
-        hits = self.search(query, k)
+        ranking = self.explain(query, k)
+        hits = ranking.hits
         question = query.strip()
         answered = bool(hits) and hits[0].score >= self.settings.min_score
-        signs = triage.warning_signs(question)
+        signs = self.rules.matched_signs(question)
+        if not signs and self.rules.urgent_examples:
+            fresh = ranking.query.added and self.settings.expand_dense
+            vector = self.embedder.encode_query(question) if fresh else ranking.vector
+            signs = self.rules.warning_signs(question, self._nearest_example(vector))
         contact = self.urgent_contact() if signs else None
         parts = []
         if signs:
@@ -123,7 +135,27 @@ class KnowledgeBase:
             else NOT_COVERED
         )
         took = (time.perf_counter() - started) * 1000
-        return Answer(question, answered, bool(signs), " ".join(parts), took, hits, signs, contact)
+        return Answer(
+            question, answered, bool(signs), " ".join(parts), took, hits, signs, contact, ranking.query.added
+        )
+
+    def _nearest_example(self, vector: np.ndarray) -> str:
+        """The warning-sign example question nearest in meaning to the query vector."""
+        rules = self.rules
+        examples = [*rules.urgent_examples, *rules.calm_examples]
+        cached = getattr(self, "_examples", None)
+        if cached is None or cached[0] is not rules:
+            cached = (rules, self.embedder.encode_passages(examples))
+            self._examples = cached
+        return examples[int(np.argmax(cached[1] @ vector))]
+
+    def configured(self, **changes: object) -> KnowledgeBase:
+        """The same loaded model and generation, searched with some settings changed (to
+        compare configurations without loading anything twice)."""
+        other = object.__new__(KnowledgeBase)
+        other.__dict__.update(self.__dict__)
+        other.settings = self.settings.with_changes(**changes)
+        return other
 
     def refresh(self) -> bool:
         """Switch to the generation named in CURRENT if it is newer. True if switched."""
@@ -142,6 +174,9 @@ class KnowledgeBase:
             # The old generation is not closed: searches begun on it may still be reading.
             # It is freed when the last of them drops its reference.
             self._generation = fresh
+        # Staff edit the rules and re-ingest: a new generation is the moment to re-read them.
+        # A broken file keeps the rules in service (the error is raised once, to be logged).
+        self.rules = _load_rules(self.settings.warning_signs)
         return True
 
     def validate(self, query: object, k: object) -> tuple[str, int]:
@@ -164,89 +199,177 @@ class KnowledgeBase:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The ``k`` passages that best answer the query, best first.
 
-        Three rankings are fused by reciprocal rank: passages by their vector, passages by
-        their best sentence's vector, and passages by BM25 keywords. Each hit's ``score`` is
-        the cosine similarity of the query to the passage or to its best sentence, whichever
-        is higher; ``highlight`` is that sentence.
+        Each passage is scored on four signals of how well it answers the query: the
+        cosine of the query to the passage, to its best statement sentence and to its
+        question sentences (an FAQ question that echoes the query), and the share of the
+        query's keywords it matches (BM25 over the best attainable). The score is their
+        weighted sum (``Settings`` weights), so a hit's ``score`` is what ranks it and what
+        the answered / not-covered decision reads. ``highlight`` is the statement
+        sentence nearest the query.
 
         Raises:
             QueryError: the query is empty or too long, or k is out of range.
         """
-        from kb.vectors import search_vectors, vectors_at
+        return self.explain(query, k).hits
 
+    def explain(self, query: str, k: int = 5) -> Ranking:
+        """``search``, with the query as searched and each signal of each hit."""
         query, k = self.validate(query, k)
         generation = self._generation  # one generation for the whole search
-        mode = self.settings.search_mode
-        n = max(k, self.settings.candidates)
-        vector = self.embedder.encode_query(query)
-        rankings: list[list[int]] = []
-        cosine: dict[int, float] = {}
-        if mode in ("hybrid", "dense"):
-            scores, rows = search_vectors(generation.vectors, vector[None, :], n)
-            rankings.append(rows[0].tolist())
-            cosine.update(zip(rows[0].tolist(), scores[0].tolist(), strict=True))
-            rankings.append(self._rank_by_sentence(generation, vector, n))
-        if mode in ("hybrid", "lexical"):
-            rankings.append(generation.lexical.search(query, n)[1].tolist())
-        best = fuse(rankings, self.settings.rrf_k)[:k]
-        unscored = [row for row in best if row not in cosine]
-        if unscored:
-            extra = vectors_at(generation.vectors, unscored) @ vector
-            cosine.update(zip(unscored, extra.tolist(), strict=True))
+        searched, vector, signals = self._signals(query, generation)
+        scores = combine(signals, self.settings)
+        best = np.argsort(-scores, kind="stable")[:k].tolist()
         hits = []
         for rank, (row, p) in enumerate(zip(best, generation.passages_at(best), strict=True), start=1):
-            sentence, sentence_score = _best_sentence(generation, row, p, vector)
-            score = max(cosine[row], sentence_score)
+            highlight = p.sentence_texts()[signals.best_sentence[row]] if p.sentences else p.text
             hits.append(
-                Hit(rank, score, p.id, p.text, p.source, p.title, p.page, p.section, p.start, p.end, sentence)
+                Hit(
+                    rank,
+                    float(scores[row]),
+                    p.id,
+                    p.text,
+                    p.source,
+                    p.title,
+                    p.page,
+                    p.section,
+                    p.start,
+                    p.end,
+                    highlight,
+                )
             )
-        return hits
+        return Ranking(searched, vector, hits, {row: signals.at(row) for row in best})
 
-    @staticmethod
-    def _rank_by_sentence(generation: store.Generation, vector, n: int) -> list[int]:
-        """Passages ranked by their best sentence: one precise sentence ("It typically takes
-        3-4 sessions") is found even when the rest of its passage is about other things.
-        Sentences under four words are too vague to rank on."""
-        from kb.vectors import search_vectors
+    def signals(self, query: str) -> Signals:
+        """Every signal of every passage for the query (for tuning the weights)."""
+        return self._signals(self.validate(query, 1)[0], self._generation)[2]
 
-        _, rows = search_vectors(generation.sentence_vectors, vector[None, :], n * 3)
-        ranking: dict[int, None] = {}  # insertion-ordered set
-        for row in rows[0].tolist():
-            if generation.sentence_words[row] >= MIN_SENTENCE_WORDS:
-                ranking.setdefault(int(generation.sentence_passage[row]))
-        return list(ranking)[:n]
+    def _signals(self, query: str, generation: store.Generation) -> tuple[Rewrite, np.ndarray, Signals]:
+        searched = self.rewrite(query, generation)
+        vector = self.embedder.encode_query(searched.expanded if self.settings.expand_dense else query)
+        return searched, vector, _signals(generation, vector, searched.expanded)
+
+    def rewrite(self, query: str, generation: store.Generation | None = None) -> Rewrite:
+        """The query with the glossary's document words and spelling fixes added."""
+        from kb import lexical
+
+        generation = generation or self._generation
+        index = generation.lexical
+        vocabulary: list[str] = []
+
+        def correct(word: str) -> str | None:
+            if not vocabulary:
+                vocabulary.extend(index.vocabulary())
+            found = nearest(lexical.stem(word), vocabulary)
+            return index.surface.get(found, found) if found else None
+
+        return rewrite(
+            query,
+            generation.glossary if self.settings.use_glossary else (),
+            known=lambda w: index.knows(lexical.stem(w)),
+            correct=correct if self.settings.spelling else None,
+            words=lexical.words,
+        )
 
 
-def _best_sentence(generation: store.Generation, row: int, passage, vector) -> tuple[str, float]:
-    """The passage's sentence that best answers the query, and the best sentence score.
+def _load_rules(path: Path) -> triage.WarningRules:
+    try:
+        return triage.load_rules(path)
+    except FileNotFoundError:
+        raise KBError(
+            f"The warning-sign rules file {path} is missing. Restore warning-signs.txt from the "
+            "project, or point KB_WARNING_SIGNS at the clinic's own copy."
+        ) from None
+    except ValueError as exc:
+        raise KBError(f"{exc} Fix the warning-sign rules file and restart or re-ingest.") from None
 
-    The score counts every sentence (an FAQ question that echoes the query is strong
-    evidence the passage covers it); the highlight skips questions when the passage has
-    other sentences, since the answer is what the reader wants marked.
-    """
-    from kb.vectors import vectors_at
 
-    texts = passage.sentence_texts()
-    # Sentences are stored in passage order, so one passage's rows are contiguous.
-    first = int(np.searchsorted(generation.sentence_passage, row, side="left"))
-    rows = [first + i for i, t in enumerate(texts) if len(t.split()) >= MIN_SENTENCE_WORDS]
-    if not rows:
-        return (texts[0] if texts else passage.text), -1.0
-    scores = vectors_at(generation.sentence_vectors, rows) @ vector
-    answers = [i for i, r in enumerate(rows) if not texts[r - first].rstrip().endswith("?")] or list(
-        range(len(rows))
+@dataclass(frozen=True)
+class Ranking:
+    """A search with its workings: the query as searched and the signals behind each hit."""
+
+    query: Rewrite
+    vector: np.ndarray  # the query's vector, (dimension,) float32
+    hits: list[Hit]
+    signals: dict[int, dict[str, float]]  # passage row -> signal -> value
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Each signal for every passage row: float32 arrays of shape (passages,)."""
+
+    passage: np.ndarray  # cosine of query and passage
+    sentence: np.ndarray  # best cosine of query and a statement sentence of the passage
+    question: np.ndarray  # best cosine of query and a question sentence (0 if none)
+    lexical: np.ndarray  # BM25 over the best attainable for the query, in [0, 1]
+    best_sentence: np.ndarray  # index within the passage of its best statement sentence
+
+    def at(self, row: int) -> dict[str, float]:
+        return {
+            "passage": float(self.passage[row]),
+            "sentence": float(self.sentence[row]),
+            "question": float(self.question[row]),
+            "lexical": float(self.lexical[row]),
+        }
+
+
+def combine(signals: Signals, settings: Settings) -> np.ndarray:
+    """The score of every passage under the configured search mode."""
+    mode = settings.search_mode
+    if mode == "dense":
+        return signals.passage
+    if mode == "lexical":
+        return signals.lexical
+    if mode == "rrf":
+        return _rrf_scores(signals, settings.rrf_k)
+    return (
+        settings.weight_passage * signals.passage
+        + settings.weight_sentence * signals.sentence
+        + settings.weight_question * signals.question
+        + settings.weight_lexical * signals.lexical
     )
-    best = max(answers, key=lambda i: scores[i])
-    return texts[rows[best] - first], float(scores.max())
 
 
-def fuse(rankings: list[list[int]], rrf_k: int = 60) -> list[int]:
-    """Reciprocal rank fusion: rows ordered by the sum of 1 / (rrf_k + rank) over rankings.
+def _signals(generation: store.Generation, vector: np.ndarray, text: str) -> Signals:
+    from kb import lexical
 
-    Ties keep the order of first appearance, so a single ranking comes back unchanged.
-    """
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, row in enumerate(ranking, start=1):
-            scores[row] = scores.get(row, 0.0) + 1.0 / (rrf_k + rank)
-    return sorted(scores, key=lambda row: -scores[row])
+    passage = generation.passage_matrix @ vector
+    n = len(passage)
+    cosines = generation.sentence_matrix @ vector
+    owner = generation.sentence_passage
+    statements = np.where(generation.sentence_is_statement, cosines, -1.0).astype(np.float32)
+    questions = np.where(generation.sentence_is_question, cosines, 0.0).astype(np.float32)
+    sentence = np.full(n, -1.0, dtype=np.float32)
+    question = np.zeros(n, dtype=np.float32)
+    best_sentence = np.zeros(n, dtype=np.int64)
+    if len(cosines):
+        np.maximum.at(sentence, owner, statements)
+        np.maximum.at(question, owner, questions)
+        # For each passage, the first of its sentences with the best statement score.
+        order = np.lexsort((np.arange(len(cosines)), -statements, owner))
+        firsts = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        best_sentence[owner[firsts]] = firsts - generation.sentence_first[owner[firsts]]
+    sentence = np.where(sentence < 0, passage, sentence)  # no statement: the passage stands in
+    stems = lexical.query_stems(text)
+    attainable = generation.lexical.attainable(stems)
+    keyword = (
+        generation.lexical.scores(stems) / attainable if attainable > 0 else np.zeros(n, dtype=np.float32)
+    )
+    return Signals(
+        passage.astype(np.float32),
+        sentence.astype(np.float32),
+        question,
+        keyword.astype(np.float32),
+        best_sentence,
+    )
+
+
+def _rrf_scores(signals: Signals, rrf_k: int) -> np.ndarray:
+    """Reciprocal rank fusion of the passage, sentence and keyword rankings (this
+    project's first fusion, kept for comparison): 1 / (rrf_k + rank), summed."""
+    total = np.zeros(len(signals.passage), dtype=np.float64)
+    for values in (signals.passage, signals.sentence, signals.lexical):
+        order = np.argsort(-values, kind="stable")
+        ranks = np.empty(len(values), dtype=np.float64)
+        ranks[order] = np.arange(1, len(values) + 1)
+        total += np.where(values > 0, 1.0 / (rrf_k + ranks), 0.0)
+    return total

@@ -33,8 +33,13 @@ import numpy as np
 from kb.chunking import Passage
 from kb.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, IngestLockedError
 from kb.lexical import LexicalIndex
+from kb.query import load_glossary
 
-FORMAT_VERSION = 1
+#: Statements shorter than this ("Yes.", "Cash") match too many queries to rank passages by.
+MIN_SENTENCE_WORDS = 4
+
+#: 2: sentences record whether they are questions; the glossary is kept with the index.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 MANIFEST = "manifest.json"
@@ -42,6 +47,7 @@ PASSAGES = "passages.sqlite"
 VECTORS = "vectors.faiss"
 SENTENCE_VECTORS = "sentences.faiss"
 LEXICAL = "lexical"
+GLOSSARY = "glossary.txt"
 CACHE = "embeddings.sqlite"
 LOCK = "ingest.lock"
 _PARTIAL = ".partial"
@@ -106,7 +112,7 @@ class Generation:
 
     def __init__(self, path: Path) -> None:
         from kb.lexical import LexicalIndex
-        from kb.vectors import load_vector_index
+        from kb.vectors import all_vectors, load_vector_index
 
         self.path = Path(path)
         self.name = self.path.name
@@ -117,11 +123,23 @@ class Generation:
         uri = f"file:{(self.path / PASSAGES).as_posix()}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
-        found = self._db.execute("SELECT passage_row, words FROM sentences ORDER BY row").fetchall()
-        table = np.array(found, dtype=np.int64).reshape(-1, 2)
-        #: Passage row of each sentence vector, and its length in words.
+        found = self._db.execute("SELECT passage_row, words, question FROM sentences ORDER BY row").fetchall()
+        table = np.array(found, dtype=np.int64).reshape(-1, 3)
+        #: Passage row of each sentence vector (sentences are stored in passage order).
         self.sentence_passage: np.ndarray = table[:, 0]
-        self.sentence_words: np.ndarray = table[:, 1]
+        #: Row of each passage's first sentence.
+        self.sentence_first: np.ndarray = np.searchsorted(
+            self.sentence_passage, np.arange(self.vectors.ntotal), side="left"
+        )
+        #: Sentences that rank passages: a question ("Does it hurt?") or a statement of four
+        #: words or more (shorter ones, "Yes." or "Cash", match too many queries).
+        self.sentence_is_question: np.ndarray = table[:, 2] == 1
+        self.sentence_is_statement: np.ndarray = (table[:, 2] == 0) & (table[:, 1] >= MIN_SENTENCE_WORDS)
+        #: Every vector as one matrix (a view of the flat index's memory, not a copy).
+        self.passage_matrix: np.ndarray = all_vectors(self.vectors)
+        self.sentence_matrix: np.ndarray = all_vectors(self.sentence_vectors)
+        glossary = self.path / GLOSSARY
+        self.glossary = load_glossary(glossary) if glossary.exists() else ()
 
     @property
     def passage_count(self) -> int:
@@ -230,6 +248,7 @@ def write_generation(
     vector_index: object,
     sentence_index: object,
     lexical_index: LexicalIndex,
+    glossary: str | None = None,
 ) -> str:
     """Write a complete generation beside the current one, then switch CURRENT to it.
 
@@ -262,7 +281,8 @@ def write_generation(
             CREATE INDEX passages_source ON passages(source);
             CREATE TABLE sentences (
                 row INTEGER PRIMARY KEY, passage_row INTEGER NOT NULL,
-                start INTEGER NOT NULL, end_ INTEGER NOT NULL, words INTEGER NOT NULL);
+                start INTEGER NOT NULL, end_ INTEGER NOT NULL, words INTEGER NOT NULL,
+                question INTEGER NOT NULL);
             CREATE INDEX sentences_passage ON sentences(passage_row);
             """
         )
@@ -278,9 +298,9 @@ def write_generation(
             ],
         )
         db.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?,?)",
+            "INSERT INTO sentences VALUES (?,?,?,?,?,?)",
             [
-                (row, passage_row, start, end, len(text.split()))
+                (row, passage_row, start, end, len(text.split()), int(text.rstrip().endswith("?")))
                 for row, (passage_row, start, end, text) in enumerate(sentence_table(passages))
             ],
         )
@@ -290,6 +310,8 @@ def write_generation(
     save_vector_index(vector_index, partial / VECTORS)
     save_vector_index(sentence_index, partial / SENTENCE_VECTORS)
     lexical_index.save(partial / LEXICAL)
+    if glossary is not None:
+        (partial / GLOSSARY).write_text(glossary, encoding="utf-8")
     with open(partial / MANIFEST, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, sort_keys=True)
     for part in [*partial.iterdir(), *(partial / LEXICAL).iterdir()]:

@@ -1,34 +1,157 @@
 """Warning signs in a question, and the clinic's urgent contact from its own documents.
 
-Pure pattern matching: the words patients use to describe the complications the clinic's
-risk leaflet lists as reasons to call (fever, pus, spreading redness, blisters, severe or
-worsening pain, eye problems, skin that looks burned). False alarms are cheap here (a
-notice to call), missed ones are not, so the patterns lean towards matching.
+The rules live in a plain-text file clinic staff can read and extend (``warning-signs.txt``;
+its header explains the format): each warning sign is a list of phrases matched against
+the question's words. A question that only asks about a symptom ("What are the signs of
+infection?") is told apart from one that describes it ("my chin has green pus") by the
+file's [asking] and [describing] phrases. False alarms are cheap here (a notice to call),
+missed ones are not, so the rules lean towards matching.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-_WARNING_SIGNS: dict[str, str] = {
-    "fever": r"\bfever(ish)?\b|\bhigh temperature\b|\bchills\b|\bshivering\b",
-    "pus or discharge": r"\bpus\b|\boozing (yellow|green|thick)|\b(yellow|green)(ish)? (crusts?|discharge|fluid|scabs?)\b"
-    r"|\bfoul (smell|odou?r)\b|\bsmells? bad\b",
-    "blisters or new sores": r"\bblister(s|ing|ed)?\b|\bnew (sores?|spots?|bumps?)\b|\b(painful|open|weeping) sores?\b",
-    "spreading or worsening redness, swelling or pain": r"\b(spreading|spreads|spread|getting worse|worsening|"
-    r"increasing|worse)\b[^.?!]{0,40}\b(redness|red|swelling|swollen|pain|painful|warm|hot)\b|\b(redness|swelling|"
-    r"pain|warmth)\b[^.?!]{0,40}\b(spread|spreading|spreads|getting worse|worsening|increasing|worse)\b"
-    r"|\bmore (swollen|red|painful|sore)\b|\b(redder|hotter)\b",
-    "severe pain": r"\b(severe|unbearable|intense|excruciating|terrible|extreme|throbbing)\s+(pain|burning|swelling)\b",
-    "eye symptoms": r"\b(eye|eyes|eyelids?)\b[^.?!]{0,30}\b(pain|painful|hurts?|hurting|swollen|red|burning|"
-    r"watering)\b|\b(blurr(y|ed)|double|changed?|loss of|losing) (vision|sight)\b|\bcan'?t see\b",
-    "signs of a burn": r"\blooks? (burn(ed|t)|charred|white|grey|gray)\b|\bburn(ed|t) (skin|face|area)\b"
-    r"|\b(white|grey|gray) (patch|patches|area|skin)\b",
-    "infection": r"\binfected\b|\b(signs? of|think i have|might have|have an?) infection\b",
-    "breathing or chest symptoms": r"\b(trouble|difficulty|hard) breathing\b|\bshort(ness)? of breath\b|\bchest pain\b",
-}
-_PATTERNS = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in _WARNING_SIGNS.items()}
+from kb.query import similar
+
+#: Up to this many other words may stand where a phrase says "..".
+GAP_WORDS = 6
+#: Words this long match with one letter wrong ("blistres"); shorter ones would collide
+#: ("swell" and "smell", "sting" and "stink").
+FUZZY_LETTERS = 6
+_ASKING, _DESCRIBING = "asking", "describing"
+_URGENT_EXAMPLES, _CALM_EXAMPLES = "urgent examples", "not urgent examples"
+#: The notice's name for a warning sign found by likeness to an example alone.
+UNNAMED_SIGN = "symptoms that need a check"
+
+
+@dataclass(frozen=True)
+class _Word:
+    options: tuple[str, ...]
+    prefix: bool  # "blister*": any ending
+
+    def matches(self, word: str) -> bool:
+        for option in self.options:
+            if self.prefix:
+                if word.startswith(option) or (
+                    len(option) >= FUZZY_LETTERS and similar(word[: len(option)], option)
+                ):
+                    return True
+            elif word == option or (len(option) >= FUZZY_LETTERS and similar(word, option)):
+                return True
+        return False
+
+
+#: A phrase: words, with None where ".." allows a gap.
+Phrase = tuple[_Word | None, ...]
+
+
+@dataclass(frozen=True)
+class WarningRules:
+    """Named warning signs, each a list of phrases, and the asking / describing phrases."""
+
+    signs: tuple[tuple[str, tuple[Phrase, ...]], ...]
+    asking: tuple[Phrase, ...] = ()
+    describing: tuple[Phrase, ...] = ()
+    #: Questions that describe warning signs, and questions that only mention symptoms.
+    urgent_examples: tuple[str, ...] = ()
+    calm_examples: tuple[str, ...] = ()
+
+    def warning_signs(self, question: str, nearest_example: str | None = None) -> list[str]:
+        """Names of the warning signs the question describes; empty if none.
+
+        Args:
+            nearest_example: the example question nearest in meaning, if the caller has a
+                model to tell; when it is an urgent example, the question is urgent even
+                if no phrase matched, under the example's sign names.
+        """
+        found = self.matched_signs(question)
+        if not found and nearest_example is not None and nearest_example in self.urgent_examples:
+            found = self.matched_signs(nearest_example) or [UNNAMED_SIGN]
+        return found
+
+    def matched_signs(self, question: str) -> list[str]:
+        """Names of the warning signs the rules' phrases find in the question."""
+        words = question_words(question)
+        found = [name for name, phrases in self.signs if any(_match(p, words) for p in phrases)]
+        asks = found and any(_match(p, words) for p in self.asking)
+        if asks and not any(_match(p, words) for p in self.describing):
+            return []  # asks about a symptom, describes none
+        return found
+
+
+def question_words(text: str) -> list[str]:
+    """Lower-case words, apostrophes dropped ("can't" -> "cant")."""
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("’", ""))
+
+
+def parse_rules(text: str, where: str = "warning signs") -> WarningRules:
+    """Rules from the warning-signs file format (see the file's header).
+
+    Raises:
+        ValueError: a phrase before any [heading], or an empty heading; the line is named.
+    """
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip().lower()
+            if not current:
+                raise ValueError(f"{where}, line {number}: a heading needs a name, e.g. [fever].")
+            sections.setdefault(current, [])
+            continue
+        if current is None:
+            raise ValueError(f"{where}, line {number}: {raw.strip()!r} comes before any [heading].")
+        sections[current].append(line)
+    urgent = tuple(sections.pop(_URGENT_EXAMPLES, []))
+    calm = tuple(sections.pop(_CALM_EXAMPLES, []))
+    if bool(urgent) != bool(calm):
+        raise ValueError(f"{where}: give both [urgent examples] and [not urgent examples], or neither.")
+    phrases = {name: tuple(_phrase(line.lower()) for line in lines) for name, lines in sections.items()}
+    asking = phrases.pop(_ASKING, ())
+    describing = phrases.pop(_DESCRIBING, ())
+    return WarningRules(tuple(phrases.items()), asking, describing, urgent, calm)
+
+
+def load_rules(path: Path) -> WarningRules:
+    """Rules from a file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: as ``parse_rules``.
+    """
+    return parse_rules(Path(path).read_text(encoding="utf-8-sig"), str(path))
+
+
+def _phrase(line: str) -> Phrase:
+    out: list[_Word | None] = []
+    for token in line.replace("..", " .. ").split():
+        if token == "..":
+            out.append(None)
+            continue
+        options = tuple(question_words(" ".join(o.rstrip("*") for o in token.split("/"))))
+        out.append(_Word(options, token.endswith("*")))
+    return tuple(out)
+
+
+def _match(phrase: Phrase, words: list[str]) -> bool:
+    """Whether the phrase's words occur in order, adjacent except where it has a gap."""
+
+    def at(p: int, w: int) -> bool:
+        if p == len(phrase):
+            return True
+        item = phrase[p]
+        if item is None:
+            return any(at(p + 1, w + skip) for skip in range(GAP_WORDS + 1) if w + skip <= len(words))
+        return w < len(words) and item.matches(words[w]) and at(p + 1, w + 1)
+
+    return any(at(0, start) for start in range(len(words)))
+
 
 _PHONE = r"\+?\d[\d\s().-]{5,}\d"
 _URGENT_LINE = re.compile(
@@ -43,11 +166,6 @@ class UrgentContact:
 
     text: str  # e.g. "Urgent after-treatment line (24 hours, on-call nurse): 555-0199"
     source: str
-
-
-def warning_signs(query: str) -> list[str]:
-    """Names of the warning signs the query describes; empty if none."""
-    return [name for name, pattern in _PATTERNS.items() if pattern.search(query)]
 
 
 def find_urgent_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:

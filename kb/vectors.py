@@ -56,6 +56,17 @@ def load_vector_index(path: Path) -> faiss.Index:
     return index
 
 
+def all_vectors(index: faiss.Index) -> np.ndarray:
+    """Every stored vector, (ntotal, d) float32: a view of the index's own memory for flat
+    indexes (no second copy), reconstructed for others."""
+    n, d = index.ntotal, index.d
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    if isinstance(index, faiss.IndexFlat):
+        return faiss.rev_swig_ptr(index.get_xb(), n * d).reshape(n, d)
+    return index.reconstruct_n(0, n)
+
+
 def vectors_at(index: faiss.Index, rows: list[int]) -> np.ndarray:
     """The stored vectors of the given rows, (len(rows), d) float32."""
     if not rows:

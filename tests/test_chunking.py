@@ -12,12 +12,13 @@ def count_words(texts):
     return [len(t.split()) for t in texts]
 
 
-def make_document(blocks: list[tuple[str, str]], title: str = "Guide", page: int | None = None) -> Document:
+def make_document(blocks: list[tuple[str, ...]], title: str = "Guide", page: int | None = None) -> Document:
+    """Blocks as (kind, text) or (kind, text, role)."""
     parts, out, offset = [], [], 0
-    for kind, text in blocks:
+    for kind, text, *role in blocks:
         if parts:
             offset += 2
-        out.append(Block(kind, text, offset, offset + len(text), page))
+        out.append(Block(kind, text, offset, offset + len(text), page, 0, *role))
         parts.append(text)
         offset += len(text)
     return Document("guide.txt", title, "text", None, "\n\n".join(parts), tuple(out))
@@ -112,10 +113,130 @@ def test_ids_are_unique_and_readable() -> None:
         ("Use SPF 30, e.g. Brand Xeno. Reapply.", ["Use SPF 30, e.g. Brand Xeno.", "Reapply."]),
         ("It costs $4.50 now. Yes.", ["It costs $4.50 now.", "Yes."]),
         ("Line one\nLine two.", ["Line one", "Line two."]),
+        (
+            "Lasers are cleared by the U.S. Food and Drug Administration for this. Ask us.",
+            ["Lasers are cleared by the U.S. Food and Drug Administration for this.", "Ask us."],
+        ),
+        (
+            "To book, call reception (ext. 4) to book a slot. We reply within a day.",
+            ["To book, call reception (ext. 4) to book a slot.", "We reply within a day."],
+        ),
+        (
+            "We close at 5 p.m. on Fridays. Call before then.",
+            ["We close at 5 p.m. on Fridays.", "Call before then."],
+        ),
+        (
+            "The columns are 1.5 mm deep. Healing takes days.",
+            ["The columns are 1.5 mm deep.", "Healing takes days."],
+        ),
+        (
+            "Avoid acids, i.e. glycolic acid. Then restart.",
+            ["Avoid acids, i.e. glycolic acid.", "Then restart."],
+        ),
+        ("Does it hurt? Most people feel heat.", ["Does it hurt?", "Most people feel heat."]),
+        ('She said "Keep it moist." Then she left.', ['She said "Keep it moist."', "Then she left."]),
+        (
+            "Rest. Reapply every 2 hrs. outdoors, e.g. on walks.",
+            ["Rest.", "Reapply every 2 hrs. outdoors, e.g. on walks."],
+        ),
+        ("  Leading space. Trailing space.  ", ["Leading space.", "Trailing space."]),
     ],
 )
 def test_sentence_splitting(text: str, expected: list[str]) -> None:
     assert [text[s:e] for s, e in split_sentences(text)] == expected
+
+
+def _holding(passages, text: str) -> list:
+    return [p for p in passages if text in p.text]
+
+
+def test_a_list_stays_with_its_lead_in_and_is_not_cut() -> None:
+    items = [f"item {i} to bring along" for i in range(6)]
+    doc = make_document(
+        [
+            ("heading", "What to Bring"),
+            ("paragraph", sentences(4, words=8)),
+            ("paragraph", "Pack a small bag the evening before with:"),
+            *[("paragraph", item, "item") for item in items],
+            ("paragraph", "After the list comes more text."),
+        ]
+    )
+    passages = split_document(doc, count_words, max_tokens=70, overlap_sentences=1)
+    holding = _holding(passages, "Pack a small bag")
+    assert holding and all(all(item in p.text for item in items) for p in holding)
+    # No passage holds only part of the list.
+    assert all(sum(item in p.text for item in items) in (0, len(items)) for p in passages)
+
+
+def test_a_list_longer_than_the_budget_keeps_its_lead_in_with_the_first_item() -> None:
+    items = [f"item {i} " + " ".join(["word"] * 8) + "." for i in range(12)]
+    doc = make_document(
+        [
+            ("paragraph", sentences(3)),
+            ("paragraph", "Stop these products:"),
+            *[("paragraph", i, "item") for i in items],
+        ]
+    )
+    passages = split_document(doc, count_words, max_tokens=60, overlap_sentences=1)
+    for p in passages:
+        assert count_words([p.embedding_text])[0] + SPECIAL_TOKENS <= 60
+    (lead,) = _holding(passages, "Stop these products:")
+    assert items[0] in lead.text
+
+
+def test_a_question_heading_stays_with_a_list_answer() -> None:
+    items = [f"point {i} " + " ".join(["word"] * 5) for i in range(4)]
+    doc = make_document(
+        [
+            ("heading", "Intro"),
+            ("paragraph", sentences(4, words=10)),
+            ("heading", "What should I bring?"),
+            *[("paragraph", i, "item") for i in items],
+        ]
+    )
+    passages = split_document(doc, count_words, max_tokens=60)
+    (answer,) = _holding(passages, "point 0")
+    assert answer.text.startswith("What should I bring?") and all(i in answer.text for i in items)
+
+
+def test_a_table_row_is_one_sentence() -> None:
+    row = "4 weeks before — what to do: Start sun avoidance. No tanning beds. Wear a hat."
+    doc = make_document([("paragraph", "Your timeline:"), ("paragraph", row, "row")])
+    (passage,) = split_document(doc, count_words, max_tokens=200)
+    assert passage.sentence_texts() == ["Your timeline:", row]
+
+
+def _shipped(name: str) -> Document:
+    from conftest import SHIPPED_DOCUMENTS
+
+    from kb.documents import read_document
+
+    return read_document(SHIPPED_DOCUMENTS / name, SHIPPED_DOCUMENTS)
+
+
+def test_shipped_pdf_sub_heading_labels_its_passage() -> None:
+    passages = split_document(_shipped("preparing-for-your-treatment.pdf"), count_words, max_tokens=200)
+    (numbing,) = _holding(passages, "A topical numbing cream")
+    assert (numbing.section, numbing.page) == ("Numbing cream and other pain control", 4)
+
+
+def test_shipped_lists_stay_with_their_lead_in() -> None:
+    passages = split_document(_shipped("preparing-for-your-treatment.pdf"), count_words, max_tokens=200)
+    (bag,) = _holding(passages, "Pack a small bag the evening before with:")
+    assert "photo ID and your list of medicines;" in bag.text
+    assert "something to read or listen to while the numbing cream takes effect." in bag.text
+
+
+def test_no_shipped_passage_holds_the_sample_notice() -> None:
+    from conftest import SHIPPED_DOCUMENTS
+
+    from kb.documents import find_documents
+
+    for path in find_documents(SHIPPED_DOCUMENTS):
+        doc = _shipped(path.name)
+        for p in split_document(doc, count_words, max_tokens=200):
+            assert "sample document" not in p.text.lower(), p.id
+            assert doc.notice is None or doc.notice not in p.text, p.id
 
 
 def test_tiny_budget_is_refused() -> None:

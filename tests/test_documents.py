@@ -48,6 +48,274 @@ def test_every_block_is_a_slice_of_the_document_text(tmp_path: Path) -> None:
         assert doc.text[block.start : block.end] == block.text
 
 
+# --- PDF layout: headings by font, lists, tables ------------------------------------------
+
+STYLES = {  # kind -> (font, size, advance to the next line)
+    "h1": ("Helvetica-Bold", 16, 26),
+    "large": ("Helvetica", 13, 20),
+    "bold": ("Helvetica-Bold", 10, 18),
+    "p": ("Helvetica", 10, 14),
+    "item": ("Helvetica", 10, 14),
+    "row": ("Helvetica", 10, 14),
+    "space": ("Helvetica", 10, 8),
+}
+
+
+def write_styled_pdf(path: Path, lines: list[tuple[str, object]], title: str | None = "Leaflet") -> Path:
+    """A one-page PDF drawn line by line in a leaflet's styles: ("h1", text) 16 pt bold,
+    ("large", text) 13 pt regular, ("bold", text) bold at the body size, ("p", text) 10 pt
+    body, ("item", text) a bullet glyph drawn apart from its text, ("row", [cells]) table
+    cells in columns 150 pt apart ("*" marks a bold cell), ("space", "") paragraph spacing.
+    """
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        c.setTitle(title)
+    y = A4[1] - 70
+    for kind, text in lines:
+        font, size, advance = STYLES[kind]
+        c.setFont(font, size)
+        if kind == "row":
+            for k, cell in enumerate(text):
+                c.setFont("Helvetica-Bold" if cell.startswith("*") else "Helvetica", size)
+                c.drawString(50 + 150 * k, y, cell.lstrip("*"))
+        elif kind == "item":
+            c.drawString(50, y, "\u2022")
+            c.drawString(64, y, text)
+        elif kind != "space":
+            c.drawString(50, y, text)
+        y -= advance
+    c.showPage()
+    c.save()
+    return path
+
+
+LEAFLET = [
+    ("h1", "Treatment Day Leaflet"),
+    ("p", "Please arrive fifteen minutes early so that we can check you in."),
+    ("space", ""),
+    ("bold", "Numbing cream and other pain control"),
+    ("p", "A numbing cream is applied for about an hour before the laser starts."),
+    ("space", ""),
+    ("large", "What you will feel"),
+    ("p", "Most people feel a prickling heat during the treatment."),
+    ("space", ""),
+    ("p", "2.1 Soaks and cleansing"),
+    ("p", "Soak the skin with dilute vinegar four times a day."),
+    ("space", ""),
+    ("bold", "Urgent line (24 hours): 555-0199"),
+    ("space", ""),
+    ("bold", "Do not pick the crusts."),
+    ("space", ""),
+    ("p", "Bring these on the day:"),
+    ("item", "photo ID and your list of medicines;"),
+    ("item", "a wide-brimmed hat."),
+    ("space", ""),
+    ("row", ["*Laser", "*Main healing", "*Redness"]),
+    ("row", ["Fractional CO2", "5–7 days", "2–4 weeks"]),
+    ("row", ["Fully ablative CO2", "7–14 days", "2–3 months"]),
+    ("space", ""),
+    ("p", "Call us if the redness spreads."),
+]
+
+
+def test_pdf_headings_come_from_font_size_weight_and_numbering(tmp_path: Path) -> None:
+    doc = read(write_styled_pdf(tmp_path / "leaflet.pdf", LEAFLET, title=None))
+    assert doc.title == "Treatment Day Leaflet"  # the largest heading, not repeated in the text
+    headings = [(b.text, b.level) for b in doc.blocks if b.kind == "heading"]
+    assert [text for text, _ in headings] == [
+        "Numbing cream and other pain control",  # bold at the body size
+        "What you will feel",  # larger than the body
+        "2.1 Soaks and cleansing",  # a section number
+    ]
+    levels = dict(headings)
+    assert levels["What you will feel"] < levels["Numbing cream and other pain control"]
+    after = {doc.blocks[i - 1].text: b.text for i, b in enumerate(doc.blocks) if i}
+    assert after["Numbing cream and other pain control"].startswith("A numbing cream is applied")
+    paragraphs = [b.text for b in doc.blocks if b.kind == "paragraph"]
+    # Bold lines that read as a statement or a sentence are not headings.
+    assert "Urgent line (24 hours): 555-0199" in paragraphs
+    assert "Do not pick the crusts." in paragraphs
+
+
+def test_pdf_lists_keep_their_items_apart_and_their_lead_in(tmp_path: Path) -> None:
+    doc = read(write_styled_pdf(tmp_path / "leaflet.pdf", LEAFLET))
+    roles = [(b.role, b.text) for b in doc.blocks]
+    start = roles.index(("text", "Bring these on the day:"))
+    assert roles[start + 1 : start + 3] == [
+        ("item", "photo ID and your list of medicines;"),
+        ("item", "a wide-brimmed hat."),
+    ]
+
+
+def test_pdf_table_rows_become_labelled_sentences(tmp_path: Path) -> None:
+    doc = read(write_styled_pdf(tmp_path / "leaflet.pdf", LEAFLET))
+    rows = [b.text for b in doc.blocks if b.role == "row"]
+    assert rows == [
+        "Fractional CO2 — main healing: 5–7 days; redness: 2–4 weeks",
+        "Fully ablative CO2 — main healing: 7–14 days; redness: 2–3 months",
+    ]
+    # Each row is a block of its own, never run into the text around it.
+    assert "Call us if the redness spreads." in [b.text for b in doc.blocks]
+    assert "Laser" not in doc.text.split("Fractional CO2")[0].split("hat.")[-1]
+
+
+def _platypus_table_pdf(path: Path, rows: list[list[str]], widths: list[float]) -> Path:
+    """A flowing document with a real reportlab Table: a bold header row, wrapped cells."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    body = ParagraphStyle("Body", fontName="Helvetica", fontSize=10, leading=14, spaceAfter=8)
+    cell = ParagraphStyle("Cell", fontName="Helvetica", fontSize=9, leading=11)
+    head = ParagraphStyle("Head", parent=cell, fontName="Helvetica-Bold")
+    data = [[Paragraph(c, head) for c in rows[0]]] + [[Paragraph(c, cell) for c in row] for row in rows[1:]]
+    table = Table(data, colWidths=widths)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "grey"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story = [
+        Paragraph("Your preparation timeline at a glance:", body),
+        table,
+        Paragraph("Call us with any questions about the timeline.", body),
+    ]
+    SimpleDocTemplate(str(path), pagesize=A4, title="Timeline").build(story)
+    return path
+
+
+def test_pdf_table_with_wrapped_cells_reads_row_by_row(tmp_path: Path) -> None:
+    rows = [
+        ["When", "What to do"],
+        [
+            "4 weeks before",
+            "Start strict sun avoidance and daily broad-spectrum SPF 30+. No tanning beds or "
+            "self-tanner, and no sunbathing in the month before.",
+        ],
+        ["A few weeks before (some darker skin types only)", "Use a skin-lightening cream if prescribed."],
+        ["Treatment day", "Arrive with clean skin."],
+    ]
+    doc = read(_platypus_table_pdf(tmp_path / "timeline.pdf", rows, [110, 300]))
+    assert [(b.role, b.text) for b in doc.blocks] == [
+        ("text", "Your preparation timeline at a glance:"),
+        (
+            "row",
+            "4 weeks before — what to do: Start strict sun avoidance and daily broad-spectrum SPF 30+. "
+            "No tanning beds or self-tanner, and no sunbathing in the month before.",
+        ),
+        (
+            "row",
+            "A few weeks before (some darker skin types only) — what to do: "
+            "Use a skin-lightening cream if prescribed.",
+        ),
+        ("row", "Treatment day — what to do: Arrive with clean skin."),
+        ("text", "Call us with any questions about the timeline."),
+    ]
+
+
+def test_pdf_text_in_two_columns_reads_column_by_column(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    left = [
+        "Keep the treated skin moist with a plain",
+        "ointment for the first five days after",
+        "the treatment.",
+    ]
+    right = [
+        "Stay out of direct sun for at least four",
+        "weeks and use a broad spectrum sunscreen",
+        "every day.",
+    ]
+    path = tmp_path / "columns.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("Helvetica", 10)
+    for column, x in ((left, 50), (right, 310)):  # drawn column after column, as layouts are
+        for k, line in enumerate(column):
+            c.drawString(x, 700 - 14 * k, line)
+    c.showPage()
+    c.save()
+    assert [b.text for b in read(path).blocks] == [" ".join(left), " ".join(right)]
+
+
+def test_pdf_without_font_information_falls_back_to_text_heuristics(tmp_path: Path, monkeypatch) -> None:
+    import dataclasses
+
+    from kb import documents
+
+    real = documents._read_pdf_page
+
+    def fontless(page):
+        text, runs = real(page)
+        return text, [dataclasses.replace(run, font="") for run in runs]
+
+    monkeypatch.setattr(documents, "_read_pdf_page", fontless)
+    doc = read(write_pdf(tmp_path / "guide.pdf", LOREM_PAGES, title="Aftercare Guide"))
+    headings = {b.text: b.page for b in doc.blocks if b.kind == "heading"}
+    assert headings == {"Aftercare After Fractional Laser": 1, "Sun Protection": 2, "Warning Signs": 3}
+    assert "needs treatment with antibiotics" in doc.text
+
+
+def test_shipped_pdf_sub_headings_are_sections() -> None:
+    doc = read_document(SHIPPED_DOCUMENTS / "preparing-for-your-treatment.pdf", SHIPPED_DOCUMENTS)
+    blocks = list(doc.blocks)
+    i = next(i for i, b in enumerate(blocks) if b.text == "Numbing cream and other pain control")
+    assert blocks[i].kind == "heading" and blocks[i].page == 4
+    assert blocks[i + 1].text.startswith("A topical numbing cream")
+    headings = [b.text for b in blocks if b.kind == "heading"]
+    for sub in (
+        "Arrival and check-in",
+        "Eye protection",
+        "How long it takes",
+        "Aftercare supplies to have at home",
+    ):
+        assert sub in headings
+    # The two-line title is one heading, and as the title it is not repeated in the text.
+    assert doc.title == "Preparing for Your Treatment and the Treatment Day"
+    assert "Treatment Day" not in headings
+
+
+def test_shipped_aftercare_table_reads_as_labelled_rows() -> None:
+    doc = read_document(SHIPPED_DOCUMENTS / "aftercare-day-by-day.pdf", SHIPPED_DOCUMENTS)
+    rows = [b.text for b in doc.blocks if b.role == "row" and b.page == 1]
+    assert rows == [
+        "Non-ablative fractional 1,550 nm — main healing: 1–3 days of redness and swelling; flaking for "
+        "a few days; redness or pinkness: A few days; makeup can usually resume: The next day",
+        "Fractional ablative CO2 or erbium — main healing: About 5–7 days of downtime; redness or "
+        "pinkness: 2–4 weeks; makeup can usually resume: Once healed, often around day 5–7",
+        "Fully ablative Er:YAG — main healing: Healing in 5–10 days; redness or pinkness: Several weeks; "
+        "makeup can usually resume: After re-epithelialization, about 7–10 days",
+        "Fully ablative CO2 — main healing: Re-epithelialization in 7–14 days; redness or pinkness: "
+        "Pinkness for 2–3 months, sometimes up to 6; makeup can usually resume: After "
+        "re-epithelialization, about 7–10 days or later",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "first_row"),
+    [
+        (
+            "treatment-options.pdf",
+            "Fully ablative CO2 — wavelength: 10,600 nm; typical sessions: Usually 1; visible healing "
+            "(downtime): 7–14 days; redness: 2–3 months, sometimes up to 6",
+        ),
+        (
+            "candidacy-and-contraindications.pdf",
+            "I — typical description: Very fair skin, often freckles, red or blond hair, light eyes; "
+            "reaction to sun: Always burns, never tans",
+        ),
+        (
+            "preparing-for-your-treatment.pdf",
+            "4 weeks before — what to do: Start strict sun avoidance and daily broad-spectrum SPF 30+. "
+            "No tanning beds or self-tanner.",
+        ),
+    ],
+)
+def test_shipped_pdf_tables_read_as_labelled_rows(source: str, first_row: str) -> None:
+    doc = read_document(SHIPPED_DOCUMENTS / source, SHIPPED_DOCUMENTS)
+    rows = [b.text for b in doc.blocks if b.role == "row"]
+    assert rows[0] == first_row and len(rows) >= 4
+
+
 def _encrypted_pdf(path: Path) -> Path:
     from pypdf import PdfReader, PdfWriter
 
@@ -124,10 +392,40 @@ def test_docx_headings_paragraphs_and_tables(tmp_path: Path) -> None:
     assert kinds == [
         ("heading", "Risks"),
         ("paragraph", "Infection is uncommon but possible after ablative treatment."),
-        ("paragraph", "Signature | Date"),
-        ("paragraph", "Patient | Today"),
+        ("paragraph", "Patient — date: Today"),  # a row, labelled by the header row
         ("heading", "Alternatives"),
         ("paragraph", "Chemical peels and microneedling are alternatives."),
+    ]
+
+
+def test_docx_tables_are_labelled_by_their_header_row_and_lists_are_items(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Bring these on the day:")
+    document.add_paragraph("Photo ID", style="List Bullet")
+    document.add_paragraph("Your antiviral tablets", style="List Number")
+    prices = document.add_table(rows=3, cols=3)
+    for row, cells in zip(
+        prices.rows,
+        [["Treatment", "Area", "Price"], ["Fractional CO2", "Full face", "$1,500"], ["Er:YAG", "", "$3,200"]],
+        strict=True,
+    ):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    form = document.add_table(rows=2, cols=2)  # a form: labels and blanks, no header row
+    form.cell(0, 0).text, form.cell(1, 0).text = "Patient signature", "Date"
+    path = tmp_path / "form.docx"
+    document.save(path)
+
+    assert [(b.role, b.text) for b in read(path).blocks] == [
+        ("text", "Bring these on the day:"),
+        ("item", "Photo ID"),
+        ("item", "Your antiviral tablets"),
+        ("row", "Fractional CO2 — area: Full face; price: $1,500"),
+        ("row", "Er:YAG — price: $3,200"),
+        ("row", "Patient signature"),
+        ("row", "Date"),
     ]
 
 
@@ -163,14 +461,36 @@ def test_html_keeps_content_and_drops_page_furniture(tmp_path: Path) -> None:
     assert texts == [
         "A consultation costs $150, credited toward treatment.",
         "Price list",
-        "Treatment | Price",
-        "Fractional CO2 | $1,500",
+        "Fractional CO2 — price: $1,500",
         "Script text <script>alert(1)</script> is shown as text.",
         "Cards",
         "Cash",
     ]
     for gone in ("dataLayer", "Home", "cookies", "Share on", "Copyright", "color: red"):
         assert gone not in doc.text
+
+
+def test_html_tables_read_as_labelled_rows_with_or_without_a_header(tmp_path: Path) -> None:
+    path = tmp_path / "times.html"
+    path.write_text(
+        "<html><body><main><h1>Recovery</h1><p>Typical times:</p>"
+        "<table><caption>Recovery by laser</caption>"
+        "<thead><tr><th>Laser</th><th>Downtime</th><th>Redness</th></tr></thead>"
+        "<tbody><tr><td>Fractional CO2</td><td>About 5–7 days</td><td>2–4 weeks</td></tr>"
+        "<tr><td>Non-ablative</td><td></td><td>1–3 days</td></tr></tbody></table>"
+        "<table><tr><td>Monday</td><td>8:00–18:00</td></tr></table>"
+        "<ul><li>Rest</li><li><p>Ice packs</p></li></ul></main></body></html>",
+        encoding="utf-8",
+    )
+    assert [(b.role, b.text) for b in read(path).blocks] == [
+        ("text", "Typical times:"),
+        ("text", "Recovery by laser"),
+        ("row", "Fractional CO2 — downtime: About 5–7 days; redness: 2–4 weeks"),
+        ("row", "Non-ablative — redness: 1–3 days"),
+        ("row", "Monday — 8:00–18:00"),  # no th cells: no header
+        ("item", "Rest"),
+        ("item", "Ice packs"),
+    ]
 
 
 # --- Markdown --------------------------------------------------------------------------
@@ -190,9 +510,73 @@ def test_markdown_headings_become_sections(tmp_path: Path) -> None:
         ("paragraph", "A little. See our guide and numbing cream."),
         ("paragraph", "first point"),
         ("paragraph", "second point"),
-        ("paragraph", "a | b"),
-        ("paragraph", "1 | 2"),
+        ("paragraph", "1 — b: 2"),
     ]
+
+
+def test_markdown_tables_are_labelled_rows_and_list_items_are_marked(tmp_path: Path) -> None:
+    path = tmp_path / "hours.md"
+    path.write_text(
+        "# Hours\n\n| Day | Hours | Notes |\n|---|---|---|\n| Monday to Friday | 8:00–18:00 | |\n"
+        "| Saturday | 9:00–14:00 | Laser only |\n\nPlease bring:\n\n1. photo ID\n2. your medicines\n",
+        encoding="utf-8",
+    )
+    assert [(b.role, b.text) for b in read(path).blocks] == [
+        ("row", "Monday to Friday — hours: 8:00–18:00"),
+        ("row", "Saturday — hours: 9:00–14:00; notes: Laser only"),
+        ("text", "Please bring:"),
+        ("item", "photo ID"),
+        ("item", "your medicines"),
+    ]
+
+
+# --- the sample-document notice ----------------------------------------------------------
+
+
+def test_the_sample_notice_is_set_aside_and_ordinary_mentions_stay(tmp_path: Path) -> None:
+    path = tmp_path / "prices.md"
+    path.write_text(
+        "# Prices\n\n> **Sample document:** this page belongs to a fictional clinic, written for a "
+        "demonstration.\n\nSample prices for a full face start at $450.\n\n## Samples\n\n"
+        "We can post you a sample document of the consent form before your visit.\n\n"
+        "Ask reception for a free sample of our sunscreen.\n\nPrices are reviewed every year.\n",
+        encoding="utf-8",
+    )
+    doc = read(path)
+    assert (
+        doc.notice == "Sample document: this page belongs to a fictional clinic, written for a demonstration."
+    )
+    assert "fictional" not in doc.text
+    for kept in ("Sample prices for a full face", "a sample document of the consent form", "free sample"):
+        assert kept in doc.text
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"),
+    [
+        ("Opening Hours\n\nThis is a sample document for testing.\n\nWe open at 8.\n", True),
+        ("Opening Hours\n\nWe open at 8.\n\nA fictional clinic made this leaflet.\n", True),
+        ("Opening Hours\n\nWe open at 8 and sample products are free.\n", False),
+    ],
+    ids=["this-is-a-sample", "fictional-clinic-at-the-end", "ordinary-mention"],
+)
+def test_notice_patterns(tmp_path: Path, text: str, notice: bool) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(text, encoding="utf-8")
+    doc = read(path)
+    assert (doc.notice is not None) is notice
+    assert "We open at 8" in doc.text
+
+
+def test_every_shipped_document_carries_its_notice_outside_its_text() -> None:
+    for path in find_documents(SHIPPED_DOCUMENTS):
+        doc = read_document(path, SHIPPED_DOCUMENTS)
+        if doc.source == "laser-skin-resurfacing-article.txt":  # a real web page: no notice
+            assert doc.notice is None
+            continue
+        assert doc.notice and "sample" in doc.notice.lower() and "fictional" in doc.notice.lower()
+        assert doc.notice not in doc.text, doc.source
+        assert "sample document" not in doc.text.lower(), doc.source
 
 
 # --- plain text and encodings ----------------------------------------------------------
@@ -294,8 +678,7 @@ def test_shipped_documents_are_a_realistic_sample() -> None:
     assert set(kinds) <= set(DOCUMENT_TYPES.values())
     for doc in documents:
         if doc.source != "laser-skin-resurfacing-article.txt":
-            opening = doc.text[:1500].lower()
-            assert "sample" in opening and "fictional" in opening, doc.source
+            assert doc.notice and "fictional" in doc.notice.lower(), doc.source  # each says so
 
 
 def test_reading_does_not_depend_on_the_working_directory(tmp_path: Path, monkeypatch) -> None:

@@ -1,0 +1,135 @@
+"""The patient's words -> the documents' words: a clinic-editable glossary, spelling
+variants and misspellings. Pure functions apart from rapidfuzz; the only rapidfuzz import.
+
+A glossary file has one entry per line, the words patients use on the left and what the
+documents call it on the right::
+
+    # brand names
+    accutane, roaccutane = isotretinoin
+    fraxel = non-ablative fractional laser
+    put to sleep, general anaesthetic = anaesthesia
+
+A query that contains a left-hand term (whole words, any case) is searched with the
+right-hand words added; the answer shows what was added ("searched for: isotretinoin").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Glossary entries: (patient terms, document words).
+Glossary = tuple[tuple[tuple[str, ...], str], ...]
+
+
+def parse_glossary(text: str, where: str = "glossary") -> Glossary:
+    """Entries of a glossary file.
+
+    Raises:
+        ValueError: a line is not ``terms = words``; the message names the line.
+    """
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        left, sep, right = line.partition("=")
+        terms = tuple(t.strip().lower() for t in left.split(",") if t.strip())
+        right = " ".join(right.split())
+        if not sep or not terms or not right:
+            raise ValueError(
+                f"{where}, line {number}: expected 'patient words = document words', "
+                f"e.g. 'accutane, roaccutane = isotretinoin'; got {raw.strip()!r}."
+            )
+        entries.append((terms, right))
+    return tuple(entries)
+
+
+def load_glossary(path: Path | None) -> Glossary:
+    """The glossary at ``path``; empty when there is none."""
+    if path is None or not Path(path).is_file():
+        return ()
+    return parse_glossary(Path(path).read_text(encoding="utf-8-sig"), str(path))
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A query as searched: the original text plus words added for the documents."""
+
+    text: str
+    added: tuple[str, ...] = field(default=())  # glossary words and corrected spellings
+
+    @property
+    def expanded(self) -> str:
+        return " ".join([self.text, *self.added])
+
+
+def _term_pattern(term: str) -> re.Pattern[str]:
+    # Hyphens, spaces or nothing between the parts: "co2", "co-2" and "co 2" are one term.
+    parts = [re.escape(p) for p in re.split(r"[\s-]+", term) if p]
+    return re.compile(r"(?<!\w)" + r"[\s-]?".join(parts) + r"(?!\w)", re.IGNORECASE)
+
+
+def apply_glossary(query: str, glossary: Glossary) -> list[str]:
+    """Document words for every glossary term the query contains, in glossary order."""
+    added: list[str] = []
+    for terms, words in glossary:
+        if any(_term_pattern(t).search(query) for t in terms) and words not in added:
+            added.append(words)
+    return added
+
+
+def joined_variants(query: str) -> list[str]:
+    """ "co-2" -> "co2", "non ablative" stays, "re-surfacing" -> "resurfacing": words a
+    hyphen or a space split apart, written together."""
+    return [a + b for a, b in re.findall(r"\b(\w+)-(\w+)\b", query)]
+
+
+def rewrite(
+    query: str,
+    glossary: Glossary = (),
+    known: Callable[[str], bool] | None = None,
+    correct: Callable[[str], str | None] | None = None,
+    words: Callable[[str], list[str]] | None = None,
+) -> Rewrite:
+    """The query with glossary words, joined hyphen variants and spelling corrections added.
+
+    Args:
+        known: whether the documents contain a word (by the index's own normalisation).
+        correct: the documents' word nearest to an unknown one, or None.
+        words: the index's word splitter.
+    """
+    added = apply_glossary(query, glossary)
+    if known is not None and words is not None:
+        for variant in joined_variants(query):
+            if known(variant) and variant not in added:
+                added.append(variant)
+        if correct is not None:
+            glossary_terms = {t for terms, _ in glossary for t in terms}
+            for word in words(query):
+                if len(word) < 5 or word.isdigit() or known(word) or word in glossary_terms:
+                    continue
+                fixed = correct(word)
+                if fixed and fixed not in added:
+                    added.append(fixed)
+    return Rewrite(query, tuple(added))
+
+
+def nearest(word: str, vocabulary: Iterable[str], max_distance: int | None = None) -> str | None:
+    """The vocabulary word within a small edit distance of ``word`` (1 for words of up to 7
+    letters, 2 beyond), the closest and then the first; None if there is none."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    limit = max_distance if max_distance is not None else (1 if len(word) <= 7 else 2)
+    found = process.extractOne(word, vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
+    return found[0] if found else None
+
+
+def similar(a: str, b: str) -> bool:
+    """The two words differ by at most one letter (added, dropped, changed or swapped)."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    return DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1
