@@ -39,7 +39,10 @@ from kb.documents import DOCUMENT_TYPES  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.errors import IndexNotFoundError, IngestLockedError, KBError  # noqa: E402
 from kb.feedback import FeedbackStore  # noqa: E402
+from kb.golden import golden_summary  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
+from kb.progress import ConsoleProgress  # noqa: E402
+from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
 
 logger = logging.getLogger("kb.app")
@@ -71,6 +74,7 @@ CSS = """
 .kb-urgent {border:2px solid #b3261e; background:#fdecea; color:#5c0f0a; padding:12px 16px; border-radius:10px;
             margin:10px 0; font-size:1.05em;}
 .kb-urgent-line {font-size:1.15em; font-weight:700;}
+.kb-notice {color:#7a5b00; font-size:0.82em; margin-top:2px;}
 .kb-searched {color:#555; font-size:0.92em; margin:6px 0;}
 .kb-not-covered {border:1px solid #c9a227; background:#fff8e1; padding:12px 16px; border-radius:10px; margin:10px 0;}
 .kb-documents {width:100%; border-collapse:collapse;} .kb-documents td, .kb-documents th {padding:6px 8px;
@@ -111,6 +115,7 @@ class Document(TypedDict):
     passages: int
     ingested_at: str
     url: str
+    notice: str | None
 
 
 def answer_json(answer: Answer) -> SearchResult:
@@ -174,7 +179,8 @@ class ClinicApp:
 
     def documents(self) -> list[Document]:
         """The documents in the index: source (path in documents/), title, type, pages,
-        passages, ingested_at (UTC) and url (where the app serves the file)."""
+        passages, ingested_at (UTC), url (where the app serves the file) and notice (what
+        the document says about itself, e.g. that it is a sample; not searched)."""
         return [
             {
                 "source": r.source,
@@ -184,6 +190,7 @@ class ClinicApp:
                 "passages": r.passages,
                 "ingested_at": r.ingested_at,
                 "url": render.file_url(r.source),
+                "notice": r.notice,
             }
             for r in self.kb.documents()
         ]
@@ -270,10 +277,13 @@ class ClinicApp:
         if "error" in result:
             yield str(result["error"])
             return
-        from ingest import format_report
-
         self.kb.refresh()
         yield format_report(result["report"], self.settings) + "\nThe site now serves the new index."
+        yield (
+            format_report(result["report"], self.settings)
+            + "\nThe site now serves the new index.\n"
+            + golden_summary(self.kb)
+        )
 
     def feedback_rows(self, request: gr.Request) -> list[list[str]]:
         """The latest helpful / not helpful votes: time, vote, question, passage."""
@@ -526,8 +536,6 @@ def load_knowledge_base(settings: Settings) -> KnowledgeBase:
     try:
         return KnowledgeBase(settings, embedder)
     except IndexNotFoundError:
-        from ingest import ConsoleProgress, format_report
-
         print(
             f"No index in {settings.index_dir}/ yet: building it from {settings.documents_dir}/ …", flush=True
         )

@@ -12,6 +12,7 @@ only the first run embeds everything (SciFact: about 20 minutes on two cores).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -37,7 +38,7 @@ CONFIGS: dict[str, dict[str, object]] = {
     "rrf (first recipe)": {"search_mode": "rrf", "spelling": False},
     "hybrid, no spelling": {"spelling": False},
     "hybrid, no glossary": {"use_glossary": False},
-    "hybrid, glossary for keywords only": {"expand_dense": False},
+    "hybrid, glossary words given to the model too": {"expand_dense": True},
 }
 
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--documents", type=Path, default=ROOT / "documents")
     parser.add_argument("--glossary", type=Path, default=ROOT / "glossary.txt")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "eval", help="where indexes are kept")
+    parser.add_argument("--model", help="embedding model (a local sentence-transformers folder)")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
     parser.add_argument("--configs", help="comma-separated names from: " + ", ".join(CONFIGS))
     parser.add_argument("--scifact", type=Path, help="a BEIR SciFact folder, e.g. ../shared/beir-scifact")
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown configuration {unknown}; choose from {', '.join(CONFIGS)}", file=sys.stderr)
         return 2
-    embedder = Embedder()
+    embedder = Embedder(args.model) if args.model else Embedder()
     if args.tune:
         return tune(args, embedder)
     if not args.no_clinic:
@@ -163,7 +165,12 @@ def scifact_table(folder: Path, split: str, cache: Path, embedder: Embedder, nam
 
 
 def clinic_kb(args: argparse.Namespace, embedder: Embedder) -> KnowledgeBase:
-    settings = Settings(documents_dir=args.documents, index_dir=args.cache / "clinic", glossary=args.glossary)
+    settings = Settings(
+        documents_dir=args.documents,
+        index_dir=args.cache / _index_name("clinic", embedder),
+        glossary=args.glossary,
+        model=embedder.model_id,
+    )
     ingest(settings, embedder=embedder)
     return KnowledgeBase(settings, embedder)
 
@@ -174,23 +181,37 @@ def scifact_kb(
     data = beir.load_beir(folder, split)
     home = cache / f"scifact-{beir.corpus_fingerprint(data.corpus)}"
     beir.write_corpus(data.corpus, home / "documents")
-    settings = Settings(documents_dir=home / "documents", index_dir=home / "index", glossary=home / "none")
+    settings = Settings(
+        documents_dir=home / "documents",
+        index_dir=home / _index_name("index", embedder),
+        glossary=home / "none",
+        model=embedder.model_id,
+    )
     ingest(settings, embedder=embedder)
     return KnowledgeBase(settings, embedder), data
 
 
-def weight_grid(step: float = 0.05) -> list[dict[str, float]]:
-    """Every weighting of the four signals in steps of ``step`` that sums to one."""
+def _index_name(base: str, embedder: Embedder) -> str:
+    """One index folder per model, so comparing models rebuilds nothing."""
+    if embedder.model_id == Settings().model:
+        return base
+    return f"{base}-{hashlib.sha256(embedder.model_id.encode()).hexdigest()[:8]}"
+
+
+def weight_grid(step: float) -> list[dict[str, float]]:
+    """Every weighting of the signals in steps of ``step`` that sums to one."""
     n = round(1 / step)
-    out = []
-    for a in range(n + 1):
-        for b in range(n + 1 - a):
-            for c in range(n + 1 - a - b):
-                d = n - a - b - c
-                out.append(
-                    dict(zip(evaluation.SIGNALS, (a * step, b * step, c * step, d * step), strict=True))
-                )
-    return out
+
+    def split(total: int, parts: int):
+        if parts == 1:
+            yield (total,)
+            return
+        for first in range(total + 1):
+            for rest in split(total - first, parts - 1):
+                yield (first, *rest)
+
+    names = evaluation.SIGNALS
+    return [{name: u * step for name, u in zip(names, units, strict=True)} for units in split(n, len(names))]
 
 
 def tune(args: argparse.Namespace, embedder: Embedder) -> int:
@@ -204,14 +225,16 @@ def tune(args: argparse.Namespace, embedder: Embedder) -> int:
         kb, data = scifact_kb(args.scifact, "train", args.cache, embedder)
         tables["scifact train"] = beir.signal_table(kb, data)
     results = []
-    for weights in weight_grid():
+    for weights in weight_grid(0.1 if args.scifact else 0.05):
         figures = {name: evaluation.table_figures(t, weights) for name, t in tables.items()}
         objective = sum(f["MRR"] for f in figures.values()) / len(figures)
         results.append((objective, weights, figures))
     results.sort(key=lambda r: -r[0])
     singles = [r for r in results if max(r[1].values()) == 1.0]
     print(
-        "| weights (passage, sentence, question, lexical) | mean MRR | "
+        "| weights ("
+        + ", ".join(evaluation.SIGNALS)
+        + ") | mean MRR | "
         + " | ".join(f"{name} MRR, R@1, R@3" for name in tables)
         + " |"
     )

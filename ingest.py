@@ -17,8 +17,13 @@ import sys
 from pathlib import Path
 
 from kb.config import ENV_VARS, Settings
+from kb.embedding import Embedder
 from kb.errors import IngestLockedError, KBError
-from kb.ingest import IngestReport, ingest
+from kb.golden import golden_summary
+from kb.ingest import ingest
+from kb.progress import ConsoleProgress
+from kb.report import format_report
+from kb.search import KnowledgeBase
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_DONE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -43,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="re-read every document instead of only changed ones"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar; print only the summary")
+    parser.add_argument(
+        "--no-golden",
+        action="store_true",
+        help="skip asking the golden questions after an ingest that changed something",
+    )
     return parser
 
 
@@ -57,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             vector_index=args.vector_index,
             passage_tokens=args.passage_tokens,
         )
+        embedder = Embedder(settings.model)
         with ConsoleProgress(enabled=not args.quiet) as progress:
-            report = ingest(settings, rebuild=args.rebuild, progress=progress)
+            report = ingest(settings, embedder=embedder, rebuild=args.rebuild, progress=progress)
     except IngestLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -66,65 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NOTHING_DONE
     print(format_report(report, settings))
+    if not args.no_golden and (report.added or report.changed or report.removed):
+        print(golden_summary(KnowledgeBase(settings, embedder)))
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
-
-
-def format_report(report: IngestReport, settings: Settings) -> str:
-    lines = [
-        f"Index {settings.index_dir}/ updated from {settings.documents_dir}/ "
-        f"(generation {report.generation}).",
-        f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed",
-        f"  passages:  {report.passages} in the index; embedded in this run: {report.embedded} "
-        f"passages and {report.embedded_sentences} sentences",
-        f"  time:      {report.seconds:.1f} s",
-    ]
-    for failure in report.failed:
-        kept = " (its previous version stays in the index)" if failure.kept_previous else ""
-        lines.append(f"  FAILED {failure.source}: {failure.reason}{kept}")
-    return "\n".join(lines)
-
-
-class ConsoleProgress:
-    """A tqdm bar per stage, on stderr."""
-
-    _LABELS = {
-        "read": "Reading documents",
-        "embed": "Embedding passages and sentences",
-        "write": "Writing index",
-    }
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar = None
-        self._stage = None
-
-    def __enter__(self) -> ConsoleProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._close()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if stage != self._stage:
-            from tqdm import tqdm
-
-            self._close()
-            self._stage = stage
-            self._bar = tqdm(
-                total=total, desc=self._LABELS.get(stage, stage), unit="", file=sys.stderr, leave=False
-            )
-        if self._bar is not None:
-            self._bar.total = total
-            self._bar.n = done
-            self._bar.refresh()
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
 
 
 if __name__ == "__main__":

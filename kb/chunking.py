@@ -27,7 +27,7 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 #: Bumped whenever a change here would split the same document differently; an ingest
 #: re-reads every document when the index was built with another version.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 
 #: Tokens the model adds around every input ([CLS] and [SEP] for BERT-style models).
 SPECIAL_TOKENS = 2
@@ -121,7 +121,51 @@ def split_document(
                     sentences=tuple((u.start, u.end) for u in group),
                 )
             )
+    passages = _merge_fragments(passages, document, count_tokens, max_tokens)
     return _with_ids(passages)
+
+
+#: A passage of fewer words (a subtitle, a byline, a lone lead-in) says too little to be
+#: found by itself: it joins the passage after it (or before it, at the end).
+FRAGMENT_WORDS = 12
+
+
+def _merge_fragments(
+    passages: list[Passage], document: Document, count_tokens: TokenCounter, max_tokens: int
+) -> list[Passage]:
+    out: list[Passage] = []
+    pending: Passage | None = None
+    for passage in passages:
+        if pending is not None:
+            merged = _join(pending, passage, document, passage.section)
+            if _fits(merged, count_tokens, max_tokens):
+                passage = merged
+            else:
+                out.append(pending)
+            pending = None
+        if len(passage.text.split()) < FRAGMENT_WORDS and passage is not passages[-1]:
+            pending = passage
+            continue
+        out.append(passage)
+    if out and len(out[-1].text.split()) < FRAGMENT_WORDS and len(out) > 1:
+        merged = _join(out[-2], out[-1], document, out[-2].section)
+        if out[-2].page == out[-1].page and _fits(merged, count_tokens, max_tokens):
+            out[-2:] = [merged]
+    return out
+
+
+def _join(first: Passage, second: Passage, document: Document, section: str | None) -> Passage:
+    return dataclasses.replace(
+        first,
+        section=section,
+        end=second.end,
+        text=document.text[first.start : second.end],
+        sentences=first.sentences + tuple(s for s in second.sentences if s not in first.sentences),
+    )
+
+
+def _fits(passage: Passage, count_tokens: TokenCounter, max_tokens: int) -> bool:
+    return count_tokens([passage.embedding_text])[0] + SPECIAL_TOKENS <= max_tokens
 
 
 def _sections(blocks: Sequence[Block]) -> Iterator[tuple[Block | None, list[Block]]]:

@@ -265,7 +265,7 @@ class SignalTable:
     groups: np.ndarray | None = None  # int (passages,): passages of one record count once
 
 
-SIGNALS = ("passage", "sentence", "question", "lexical")
+SIGNALS = ("passage", "sentence", "question", "heading", "lexical")
 
 
 def signal_table(kb: KnowledgeBase, questions: Sequence[Question]) -> SignalTable:
@@ -291,7 +291,9 @@ def table_figures(table: SignalTable, weights: dict[str, float], depth: int = DE
     """MRR@depth, R@1 and R@3 of the answerable questions, and the best scores of all
     questions, for a weighted sum of the signals."""
     scores = sum(w * table.signals[name] for name, w in weights.items() if w)
-    top = np.argsort(-scores, axis=1, kind="stable")[:, : depth * 5]
+    width = min(depth * 5, scores.shape[1])
+    top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
     hits = np.take_along_axis(table.relevant, top, axis=1)
     if table.groups is not None:  # a record's first passage stands for it
         hits = _first_of_group(hits, table.groups[top])

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb import evaluation
+from kb.errors import KBError
 from kb.search import KnowledgeBase
 from kb.store import now_iso
 
@@ -107,3 +108,14 @@ def _last(history: Path) -> dict | None:
         except ValueError:
             continue  # a torn last line from a crash: use the one before
     return None
+
+
+def golden_summary(kb: KnowledgeBase) -> str:
+    """The golden questions' figures on the new index, or why there are none."""
+    try:
+        result = check(kb, kb.settings.golden_questions)
+    except (KBError, ValueError) as exc:
+        return f"  golden questions: not asked ({exc})"
+    if result is None:
+        return f"  golden questions: none ({kb.settings.golden_questions} not found)"
+    return result.summary()

@@ -112,9 +112,11 @@ def ingest(
                 previous.close()
         texts = [p.embedding_text for p in passages]
         sentences = [text for *_, text in store.sentence_table(passages)]
-        vectors, sentence_vectors, report.embedded, report.embedded_sentences = _vectors_for(
-            texts, sentences, settings, embedder, index_dir, rebuild, tick
+        headings = store.heading_texts(passages)
+        (vectors, sentence_vectors, heading_vectors), embedded = _vectors_for(
+            [texts, sentences, headings], settings, embedder, index_dir, rebuild, tick
         )
+        report.embedded, report.embedded_sentences = embedded[0], embedded[1] + embedded[2]
         tick("write", 0, 1)
         from kb.lexical import LexicalIndex
         from kb.vectors import build_vector_index
@@ -127,6 +129,7 @@ def ingest(
             passages,
             build_vector_index(vectors, settings.vector_index),
             build_vector_index(sentence_vectors, settings.vector_index),
+            build_vector_index(heading_vectors, "Flat"),
             LexicalIndex.build(texts),
             glossary,
         )
@@ -228,6 +231,7 @@ def _collect(
                 path.stat().st_size,
                 len(found),
                 store.now_iso(),
+                document.notice,
             )
         )
         passages.extend(found)
@@ -261,19 +265,18 @@ def embedding_key(model: str, text: str) -> str:
 
 
 def _vectors_for(
-    texts: list[str],
-    sentences: list[str],
+    groups: list[list[str]],
     settings: Settings,
     embedder: Embedder,
     index_dir: Path,
     rebuild: bool,
     tick: IngestProgress,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Vectors of passages and of sentences, each (n, d) float32, and how many passages and
-    sentences were embedded; texts embedded before come from the cache."""
+) -> tuple[list[np.ndarray], list[int]]:
+    """Vectors of each group of texts, (len(group), d) float32 each, and how many texts of
+    each group went through the model; texts embedded before come from the cache."""
     cache = store.EmbeddingCache(index_dir / store.CACHE, embedder.dimension)
     try:
-        every = texts + sentences
+        every = [text for group in groups for text in group]
         keys = [embedding_key(settings.model, t) for t in every]
         cached = {} if rebuild else cache.get_many(keys)
         missing = sorted({k: i for i, k in enumerate(keys) if k not in cached}.values())
@@ -294,13 +297,10 @@ def _vectors_for(
         for row, key in enumerate(keys):
             vectors[row] = cached[key]
         cache.retain(keys)
-        passages_embedded = sum(1 for i in missing if i < len(texts))
-        return (
-            vectors[: len(texts)],
-            vectors[len(texts) :],
-            passages_embedded,
-            len(missing) - passages_embedded,
-        )
+        bounds = np.cumsum([0, *(len(g) for g in groups)])
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        embedded = [sum(1 for i in missing if lo <= i < hi) for lo, hi in spans]
+        return [vectors[lo:hi] for lo, hi in spans], embedded
     finally:
         cache.close()
 

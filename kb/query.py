@@ -67,8 +67,9 @@ class Rewrite:
 
 
 def _term_pattern(term: str) -> re.Pattern[str]:
-    # Hyphens, spaces or nothing between the parts: "co2", "co-2" and "co 2" are one term.
-    parts = [re.escape(p) for p in re.split(r"[\s-]+", term) if p]
+    # Hyphens, spaces or nothing between words and between letters and digits: "co2",
+    # "co-2" and "co 2" are one term, and so are "retin-a" and "retin a".
+    parts = [re.escape(p) for p in re.findall(r"[^\W\d_]+|\d+|[^\w\s-]", term)]
     return re.compile(r"(?<!\w)" + r"[\s-]?".join(parts) + r"(?!\w)", re.IGNORECASE)
 
 
@@ -106,15 +107,22 @@ def rewrite(
         for variant in joined_variants(query):
             if known(variant) and variant not in added:
                 added.append(variant)
-        if correct is not None:
-            glossary_terms = {t for terms, _ in glossary for t in terms}
-            for word in words(query):
-                if len(word) < 5 or word.isdigit() or known(word) or word in glossary_terms:
-                    continue
-                fixed = correct(word)
-                if fixed and fixed not in added:
-                    added.append(fixed)
+        glossary_terms = {t for terms, _ in glossary for t in terms}
+        for word in words(query):
+            if len(word) < 5 or word.isdigit() or known(word) or word in glossary_terms:
+                continue
+            fixed = split_compound(word, known) or (correct(word) if correct is not None else None)
+            if fixed and fixed not in added:
+                added.append(fixed)
     return Rewrite(query, tuple(added))
+
+
+def split_compound(word: str, known: Callable[[str], bool]) -> str | None:
+    """ "skincare" -> "skin care": an unknown word written as two known ones run together."""
+    for cut in range(3, len(word) - 2):
+        if known(word[:cut]) and known(word[cut:]):
+            return f"{word[:cut]} {word[cut:]}"
+    return None
 
 
 def nearest(word: str, vocabulary: Iterable[str], max_distance: int | None = None) -> str | None:

@@ -119,7 +119,9 @@ def documents_html(records: list[DocumentRecord], built_at: str | None, generati
     rows = "".join(
         "<tr>"
         f'<td><a href="{escape(file_url(r.source))}" target="_blank" rel="noopener">{escape(r.title)}</a>'
-        f'<div class="kb-file">{escape(r.source)}</div></td>'
+        f'<div class="kb-file">{escape(r.source)}</div>'
+        + (f'<div class="kb-notice">{escape(r.notice)}</div>' if r.notice else "")
+        + "</td>"
         f"<td>{_KIND_LABELS.get(r.kind, escape(r.kind))}</td>"
         f"<td>{r.pages if r.pages is not None else '—'}</td>"
         f"<td>{r.passages}</td>"

@@ -300,6 +300,7 @@ class Signals:
     passage: np.ndarray  # cosine of query and passage
     sentence: np.ndarray  # best cosine of query and a statement sentence of the passage
     question: np.ndarray  # best cosine of query and a question sentence (0 if none)
+    heading: np.ndarray  # cosine of query and the passage's title and section heading
     lexical: np.ndarray  # BM25 over the best attainable for the query, in [0, 1]
     best_sentence: np.ndarray  # index within the passage of its best statement sentence
 
@@ -308,6 +309,7 @@ class Signals:
             "passage": float(self.passage[row]),
             "sentence": float(self.sentence[row]),
             "question": float(self.question[row]),
+            "heading": float(self.heading[row]),
             "lexical": float(self.lexical[row]),
         }
 
@@ -325,6 +327,7 @@ def combine(signals: Signals, settings: Settings) -> np.ndarray:
         settings.weight_passage * signals.passage
         + settings.weight_sentence * signals.sentence
         + settings.weight_question * signals.question
+        + settings.weight_heading * signals.heading
         + settings.weight_lexical * signals.lexical
     )
 
@@ -354,10 +357,12 @@ def _signals(generation: store.Generation, vector: np.ndarray, text: str) -> Sig
     keyword = (
         generation.lexical.scores(stems) / attainable if attainable > 0 else np.zeros(n, dtype=np.float32)
     )
+    heading = (generation.heading_matrix @ vector)[generation.passage_heading]
     return Signals(
         passage.astype(np.float32),
         sentence.astype(np.float32),
         question,
+        heading.astype(np.float32),
         keyword.astype(np.float32),
         best_sentence,
     )

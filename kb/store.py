@@ -38,14 +38,16 @@ from kb.query import load_glossary
 #: Statements shorter than this ("Yes.", "Cash") match too many queries to rank passages by.
 MIN_SENTENCE_WORDS = 4
 
-#: 2: sentences record whether they are questions; the glossary is kept with the index.
-FORMAT_VERSION = 2
+#: 3: sentences record whether they are questions; headings have vectors; documents keep
+#: their notice; the glossary is kept with the index.
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.sqlite"
 VECTORS = "vectors.faiss"
 SENTENCE_VECTORS = "sentences.faiss"
+HEADING_VECTORS = "headings.faiss"
 LEXICAL = "lexical"
 GLOSSARY = "glossary.txt"
 CACHE = "embeddings.sqlite"
@@ -65,6 +67,9 @@ class DocumentRecord:
     size: int
     passages: int
     ingested_at: str  # ISO 8601, UTC
+    #: A notice the document carries about itself ("Sample document: ... a fictional
+    #: clinic"), shown with the document and kept out of the passages.
+    notice: str | None = None
 
 
 def now_iso() -> str:
@@ -138,6 +143,14 @@ class Generation:
         #: Every vector as one matrix (a view of the flat index's memory, not a copy).
         self.passage_matrix: np.ndarray = all_vectors(self.vectors)
         self.sentence_matrix: np.ndarray = all_vectors(self.sentence_vectors)
+        self.heading_vectors = load_vector_index(self.path / HEADING_VECTORS)
+        self.heading_matrix: np.ndarray = all_vectors(self.heading_vectors)
+        headings = self._db.execute("SELECT title, section FROM passages ORDER BY row").fetchall()
+        order = {h: i for i, h in enumerate(dict.fromkeys(_heading_of(t, s) for t, s in headings))}
+        #: Row in heading_matrix of each passage's heading.
+        self.passage_heading: np.ndarray = np.array(
+            [order[_heading_of(t, s)] for t, s in headings], dtype=np.int64
+        )
         glossary = self.path / GLOSSARY
         self.glossary = load_glossary(glossary) if glossary.exists() else ()
 
@@ -180,7 +193,7 @@ class Generation:
     def documents(self) -> list[DocumentRecord]:
         with self._lock:
             found = self._db.execute(
-                "SELECT source, title, kind, pages, sha256, size, passages, ingested_at "
+                "SELECT source, title, kind, pages, sha256, size, passages, ingested_at, notice "
                 "FROM documents ORDER BY source"
             ).fetchall()
         return [DocumentRecord(*r) for r in found]
@@ -247,6 +260,7 @@ def write_generation(
     passages: Sequence[Passage],
     vector_index: object,
     sentence_index: object,
+    heading_index: object,
     lexical_index: LexicalIndex,
     glossary: str | None = None,
 ) -> str:
@@ -273,7 +287,7 @@ def write_generation(
             CREATE TABLE documents (
                 source TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL,
                 pages INTEGER, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
-                passages INTEGER NOT NULL, ingested_at TEXT NOT NULL);
+                passages INTEGER NOT NULL, ingested_at TEXT NOT NULL, notice TEXT);
             CREATE TABLE passages (
                 row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
                 title TEXT NOT NULL, page INTEGER, section TEXT,
@@ -287,7 +301,7 @@ def write_generation(
             """
         )
         db.executemany(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
             [tuple(asdict(d).values()) for d in documents],
         )
         db.executemany(
@@ -309,6 +323,7 @@ def write_generation(
         db.close()
     save_vector_index(vector_index, partial / VECTORS)
     save_vector_index(sentence_index, partial / SENTENCE_VECTORS)
+    save_vector_index(heading_index, partial / HEADING_VECTORS)
     lexical_index.save(partial / LEXICAL)
     if glossary is not None:
         (partial / GLOSSARY).write_text(glossary, encoding="utf-8")
@@ -324,6 +339,20 @@ def write_generation(
     _fsync_dir(root)
     _switch_current(index_dir, name)
     return name
+
+
+def heading_texts(passages: Sequence[Passage]) -> list[str]:
+    """The distinct headings of the passages, in first-seen order, as the model sees them:
+    the document title and the section heading (or the title alone)."""
+    return list(dict.fromkeys(_heading(p) for p in passages))
+
+
+def _heading(passage: Passage) -> str:
+    return _heading_of(passage.title, passage.section)
+
+
+def _heading_of(title: str, section: str | None) -> str:
+    return f"{title}: {section}" if section and section != title else title
 
 
 def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int, str]]:

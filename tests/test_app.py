@@ -115,7 +115,7 @@ def client(app: RunningApp) -> Client:
 
 def test_search_returns_the_documented_json_object(client: Client) -> None:
     result = client.predict("How long is the redness after a CO2 laser?", api_name="/search")
-    assert set(result) == {"question", "answered", "urgent", "message", "took_ms", "passages"}
+    assert set(result) == {"question", "searched_for", "answered", "urgent", "message", "took_ms", "passages"}
     assert result["question"] == "How long is the redness after a CO2 laser?"
     assert result["answered"] is True and result["urgent"] is False
     assert isinstance(result["message"], str) and isinstance(result["took_ms"], float)
@@ -139,6 +139,8 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
         assert p["section"] is None or isinstance(p["section"], str)
         assert p["passage_id"].startswith(p["source"] + "#")
     assert "month" in result["passages"][0]["text"]
+    scores = [p["score"] for p in result["passages"]]
+    assert scores == sorted(scores, reverse=True) and result["searched_for"] == []
 
 
 def test_k_chooses_how_many_passages(client: Client) -> None:
@@ -152,6 +154,10 @@ def test_documents_lists_what_is_indexed(client: Client) -> None:
     pdf = next(d for d in documents if d["source"] == "treatment-options.pdf")
     assert pdf["type"] == "pdf" and pdf["pages"] >= 3 and pdf["passages"] > 5
     assert pdf["url"] == "/files/treatment-options.pdf" and pdf["ingested_at"].endswith("+00:00")
+    # Each clinic sample's notice is shown with it (and kept out of what is searched); the
+    # article, a real web page, has none.
+    clinic = [d for d in documents if d["source"] != "laser-skin-resurfacing-article.txt"]
+    assert all("fictional" in (d["notice"] or "").lower() for d in clinic)
 
 
 @pytest.mark.parametrize(

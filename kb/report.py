@@ -1,0 +1,23 @@
+"""The ingest report as people read it: the command line, the app's console and the staff
+page show the same text."""
+
+from __future__ import annotations
+
+from kb.config import Settings
+from kb.ingest import IngestReport
+
+
+def format_report(report: IngestReport, settings: Settings) -> str:
+    lines = [
+        f"Index {settings.index_dir}/ updated from {settings.documents_dir}/ "
+        f"(generation {report.generation}).",
+        f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed",
+        f"  passages:  {report.passages} in the index; embedded in this run: {report.embedded} "
+        f"passages and {report.embedded_sentences} sentences",
+        f"  time:      {report.seconds:.1f} s",
+    ]
+    for failure in report.failed:
+        kept = " (its previous version stays in the index)" if failure.kept_previous else ""
+        lines.append(f"  FAILED {failure.source}: {failure.reason}{kept}")
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""The evaluation harness: metrics on hand-checked rankings, judging by label, the shipped
+evaluation set's shape, and the golden-question check after an ingest."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from kb import evaluation, golden
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.evaluation import Expected, Outcome, Question
+from kb.search import Hit, KnowledgeBase
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hit(source: str, text: str, page: int | None = None, rank: int = 1) -> Hit:
+    return Hit(rank, 0.5, f"{source}#{rank}", text, source, "T", page, None, 0, len(text), text)
+
+
+def test_reciprocal_rank_and_ndcg_of_known_rankings() -> None:
+    # Relevant passages at ranks 2 and 4, two relevant in all.
+    judged = [None, 0, None, 1, None]
+    assert evaluation.first_relevant_rank(judged) == 2
+    assert evaluation.reciprocal_rank(judged) == 0.5
+    dcg = 1 / math.log2(3) + 1 / math.log2(5)
+    ideal = 1 / math.log2(2) + 1 / math.log2(3)
+    assert evaluation.ndcg(judged, relevant=2) == pytest.approx(dcg / ideal)
+    # A perfect ranking scores 1; nothing relevant in the depth scores 0.
+    assert evaluation.ndcg([0, 1, None], relevant=2) == pytest.approx(1.0)
+    assert evaluation.reciprocal_rank([None] * 10 + [0]) == 0.0
+    assert evaluation.ndcg([None] * 10 + [0], relevant=1) == 0.0
+
+
+def test_a_label_matches_by_document_page_and_phrase_whatever_the_dashes() -> None:
+    label = Expected("aftercare.pdf", "redness lasts 2–4 weeks", page=3)
+    assert evaluation.matches(hit("aftercare.pdf", "Redness lasts 2-4\nweeks.", page=3), label)
+    assert not evaluation.matches(hit("aftercare.pdf", "Redness lasts 2-4 weeks.", page=4), label)
+    assert not evaluation.matches(hit("faq.md", "Redness lasts 2-4 weeks."), label)
+
+
+def test_each_answer_counts_once() -> None:
+    answers = [Expected("faq.md", "two to four weeks")]
+    hits = [hit("faq.md", "It lasts two to four weeks.", rank=1), hit("faq.md", "two to four weeks", rank=2)]
+    assert evaluation.judge(hits, answers) == [0, None]
+
+
+def outcome(kind: str, rank: int | None, answered: bool, score: float) -> Outcome:
+    answers = (Expected("faq.md", "x"),) if kind == "answerable" else ()
+    q = Question("q", "question?", "dev", kind, answers)
+    rr = 1 / rank if rank else 0.0
+    return Outcome(q, answered, rank, rr, rr, "faq.md#1", score)
+
+
+def test_figures_and_the_threshold_that_keeps_covered_questions() -> None:
+    outcomes = [
+        outcome("answerable", 1, True, 0.9),
+        outcome("answerable", 3, True, 0.6),
+        outcome("answerable", None, False, 0.2),
+        outcome("near", None, False, 0.4),
+        outcome("far", None, True, 0.1),
+    ]
+    f = evaluation.figures(outcomes)
+    assert f.recall[1] == pytest.approx(1 / 3) and f.recall[3] == pytest.approx(2 / 3)
+    assert f.mrr == pytest.approx((1 + 1 / 3) / 3)
+    assert f.declined_off_topic == 0.5 and f.declined_near == 1.0 and f.declined_far == 0.0
+    assert f.wrongly_declined == pytest.approx(1 / 3)
+    # Declining at most a third of covered questions: the threshold is the second-lowest
+    # covered score, which also declines both off-topic ones.
+    threshold = evaluation.calibrate(outcomes, max_wrongly_declined=0.34)
+    assert threshold == 0.6
+    moved = evaluation.figures(evaluation.at_threshold(outcomes, threshold))
+    assert moved.declined_off_topic == 1.0 and moved.wrongly_declined == pytest.approx(1 / 3)
+
+
+def test_a_malformed_question_file_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": "q", "split": "dev", "kind": "answerable", "answers": []}\n')
+    with pytest.raises(ValueError, match="line 1: an answerable question needs answers"):
+        evaluation.load_questions(path)
+
+
+def test_the_shipped_evaluation_set_is_large_split_and_labelled() -> None:
+    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    answerable = [q for q in questions if q.kind == "answerable"]
+    off_topic = [q for q in questions if q.kind != "answerable"]
+    assert len(answerable) >= 200 and len(off_topic) >= 40
+    assert {q.split for q in questions} == {"dev", "test"}
+    assert len({q.id for q in questions}) == len(questions)
+    documents = {p.name for p in (ROOT / "documents").iterdir()}
+    assert all(a.source in documents for q in answerable for a in q.answers)
+    warnings = [json.loads(line) for line in (ROOT / "eval" / "warning_signs.jsonl").read_text().splitlines()]
+    assert len(warnings) >= 40 and {w["split"] for w in warnings} == {"dev", "test"}
+
+
+@pytest.mark.slow
+def test_every_label_is_found_in_the_shipped_documents(shipped_index: Settings, embedder: Embedder) -> None:
+    kb = KnowledgeBase(shipped_index, embedder)
+    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    assert evaluation.missing_labels(kb, questions) == []
+
+
+@pytest.mark.slow
+def test_golden_questions_warn_when_quality_falls(
+    built: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    path = tmp_path / "golden.jsonl"
+    rows = [
+        {"id": "g1", "question": "Does the laser hurt?", "split": "dev", "kind": "answerable",
+         "answers": [{"source": "faq.md", "contains": "prickling heat"}]},
+        {"id": "g2", "question": "When are you open on Saturday?", "split": "dev", "kind": "answerable",
+         "answers": [{"source": "hours.txt", "contains": "Saturday mornings"}]},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    kb = KnowledgeBase(built, embedder)
+    first = golden.check(kb, path)
+    assert first is not None and first.recall_at_3 == 1.0 and first.previous is None and not first.fell
+    assert "golden questions: 2 asked" in first.summary()
+    # The opening hours are gone from the documents: the next check reports the fall.
+    (built.documents_dir / "hours.txt").unlink()
+    from kb.ingest import ingest
+
+    ingest(built, embedder=embedder)
+    kb.refresh()
+    second = golden.check(kb, path)
+    assert second.fell and second.lost == ["When are you open on Saturday?"]
+    assert "WARNING: search quality fell" in second.summary()
+    assert golden.check(kb, tmp_path / "none.jsonl") is None

@@ -1,0 +1,78 @@
+"""The patient's words -> the documents' words: glossary, joined variants, compounds and
+spelling (pure functions; the vocabulary is a small set here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb import query
+from kb.query import parse_glossary, rewrite
+
+GLOSSARY = parse_glossary(
+    """
+    # brand names
+    accutane, roaccutane = isotretinoin
+    co2 = carbon dioxide
+    put to sleep = anaesthesia sedation
+    """
+)
+VOCABULARY = {"isotretinoin", "resurfacing", "skin", "care", "co2", "laser", "redness"}
+
+
+def known(word: str) -> bool:
+    return word.lower() in VOCABULARY
+
+
+def correct(word: str) -> str | None:
+    return query.nearest(word, sorted(VOCABULARY))
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in text.replace("?", " ").replace(",", " ").split()]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("accutane isotretinoin", "line 1: expected 'patient words = document words'"),
+        ("\n\n = isotretinoin", "line 3: expected"),
+        ("accutane =", "line 1: expected"),
+    ],
+)
+def test_a_malformed_glossary_line_is_named(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_glossary(text)
+
+
+def test_glossary_terms_match_whole_words_in_any_spelling_of_hyphens_and_case() -> None:
+    assert query.apply_glossary("Can I have it after ROACCUTANE?", GLOSSARY) == ["isotretinoin"]
+    assert query.apply_glossary("co-2 or co 2?", GLOSSARY) == ["carbon dioxide"]
+    assert query.apply_glossary("will I be put to sleep", GLOSSARY) == ["anaesthesia sedation"]
+    assert query.apply_glossary("accutanes", GLOSSARY) == []  # not a whole word
+
+
+def test_rewrite_adds_glossary_words_joined_variants_compounds_and_spelling_fixes() -> None:
+    searched = rewrite("accutane and co-2 skincare reserfacing", GLOSSARY, known, correct, words)
+    assert searched.added == ("isotretinoin", "carbon dioxide", "co2", "skin care", "resurfacing")
+    assert searched.expanded.startswith("accutane and co-2 skincare reserfacing isotretinoin")
+
+
+def test_known_words_short_words_and_glossary_terms_are_not_corrected() -> None:
+    assert rewrite("laser redness", GLOSSARY, known, correct, words).added == ()
+    assert rewrite("lazer", GLOSSARY, known, correct, words).added == ("laser",)
+    assert rewrite("redns xyz", GLOSSARY, known, correct, words).added == ()  # under 5 letters, too far
+    assert rewrite("roaccutane", GLOSSARY, known, correct, words).added == ("isotretinoin",)
+
+
+def test_words_far_from_every_known_word_are_left_alone() -> None:
+    assert query.nearest("microneedling", sorted(VOCABULARY)) is None
+    assert query.nearest("isotretinon", sorted(VOCABULARY)) == "isotretinoin"
+
+
+def test_the_shipped_glossary_parses(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parent.parent / "glossary.txt"
+    entries = query.load_glossary(shipped)
+    assert ("isotretinoin" in words for _, words in entries)
+    assert query.load_glossary(tmp_path / "missing.txt") == ()
