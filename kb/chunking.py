@@ -125,9 +125,16 @@ def split_document(
     return _with_ids(passages)
 
 
-#: A passage of fewer words (a subtitle, a byline, a lone lead-in) says too little to be
-#: found by itself: it joins the passage after it (or before it, at the end).
+#: A passage of fewer words that is no sentence, or stands before any heading (a subtitle,
+#: a byline), says too little to be found by itself: it joins the passage after it (or
+#: before it, at the end). A short FAQ entry under its own heading stays as it is.
 FRAGMENT_WORDS = 12
+
+
+def _fragment(passage: Passage) -> bool:
+    if len(passage.text.split()) >= FRAGMENT_WORDS:
+        return False
+    return passage.section is None or not passage.text.rstrip().endswith((".", "?", "!", ":"))
 
 
 def _merge_fragments(
@@ -143,11 +150,11 @@ def _merge_fragments(
             else:
                 out.append(pending)
             pending = None
-        if len(passage.text.split()) < FRAGMENT_WORDS and passage is not passages[-1]:
+        if _fragment(passage) and passage is not passages[-1]:
             pending = passage
             continue
         out.append(passage)
-    if out and len(out[-1].text.split()) < FRAGMENT_WORDS and len(out) > 1:
+    if len(out) > 1 and _fragment(out[-1]):
         merged = _join(out[-2], out[-1], document, out[-2].section)
         if out[-2].page == out[-1].page and _fits(merged, count_tokens, max_tokens):
             out[-2:] = [merged]

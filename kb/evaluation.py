@@ -319,11 +319,15 @@ def _first_of_group(hits: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def warning_figures(kb: KnowledgeBase, path: Path, split: str) -> dict[str, float]:
+def warning_figures(
+    kb: KnowledgeBase, path: Path, split: str, ordinary: Sequence[Question] = ()
+) -> dict[str, float]:
     """Recall and precision of the urgent flag on a warning-sign set (JSONL: question,
-    urgent, split), through ``KnowledgeBase.answer``."""
+    urgent, split), through ``KnowledgeBase.answer``; ``ordinary`` questions (the clinic
+    set's, none of them urgent) count as not urgent too, as in real traffic."""
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = [r for r in rows if r["split"] == split]
+    rows += [{"question": q.question, "urgent": False} for q in ordinary if q.split == split]
     flagged = [(r["urgent"], kb.answer(r["question"], 1).urgent) for r in rows]
     tp = sum(1 for want, got in flagged if want and got)
     fp = sum(1 for want, got in flagged if got and not want)
@@ -331,6 +335,7 @@ def warning_figures(kb: KnowledgeBase, path: Path, split: str) -> dict[str, floa
     return {
         "n": len(rows),
         "urgent": tp + fn,
+        "false alarms": fp,
         "recall": tp / (tp + fn) if tp + fn else 0.0,
         "precision": tp / (tp + fp) if tp + fp else 0.0,
     }

@@ -120,7 +120,9 @@ class KnowledgeBase:
         if not signs and self.rules.urgent_examples:
             fresh = ranking.query.added and self.settings.expand_dense
             vector = self.embedder.encode_query(question) if fresh else ranking.vector
-            signs = self.rules.warning_signs(question, self._nearest_example(vector))
+            example, similarity = self._nearest_example(vector)
+            if similarity >= self.settings.warning_example_similarity:
+                signs = self.rules.warning_signs(question, example)
         contact = self.urgent_contact() if signs else None
         parts = []
         if signs:
@@ -139,15 +141,18 @@ class KnowledgeBase:
             question, answered, bool(signs), " ".join(parts), took, hits, signs, contact, ranking.query.added
         )
 
-    def _nearest_example(self, vector: np.ndarray) -> str:
-        """The warning-sign example question nearest in meaning to the query vector."""
+    def _nearest_example(self, vector: np.ndarray) -> tuple[str, float]:
+        """The warning-sign example question nearest in meaning to the query vector, and
+        its cosine similarity."""
         rules = self.rules
         examples = [*rules.urgent_examples, *rules.calm_examples]
         cached = getattr(self, "_examples", None)
         if cached is None or cached[0] is not rules:
             cached = (rules, self.embedder.encode_passages(examples))
             self._examples = cached
-        return examples[int(np.argmax(cached[1] @ vector))]
+        similarities = cached[1] @ vector
+        best = int(np.argmax(similarities))
+        return examples[best], float(similarities[best])
 
     def configured(self, **changes: object) -> KnowledgeBase:
         """The same loaded model and generation, searched with some settings changed (to

@@ -18,9 +18,9 @@ from kb.query import similar
 
 #: Up to this many other words may stand where a phrase says "..".
 GAP_WORDS = 6
-#: Words this long match with one letter wrong ("blistres"); shorter ones would collide
-#: ("swell" and "smell", "sting" and "stink").
-FUZZY_LETTERS = 6
+#: Words this long match with one letter wrong ("blistres"); shorter ones collide with
+#: everyday words ("swell" and "smell", "infect" and "inject", "sweats" and "sweaty").
+FUZZY_LETTERS = 7
 _ASKING, _DESCRIBING = "asking", "describing"
 _URGENT_EXAMPLES, _CALM_EXAMPLES = "urgent examples", "not urgent examples"
 #: The notice's name for a warning sign found by likeness to an example alone.

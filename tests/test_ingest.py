@@ -57,7 +57,7 @@ def test_a_changed_document_re_embeds_only_its_new_passages(built: Settings, emb
     after = KnowledgeBase(built, embedder).generation.passages_of("faq.md")
     new = [p for p in after if p.id not in before or before[p.id].text != p.text]
     assert report.embedded == len(new) == 1
-    assert report.embedded_sentences == 2  # the question and its answer
+    assert report.embedded_sentences == 3  # the question, its answer and its heading
     kb = KnowledgeBase(built, embedder)
     assert kb.search("Is parking free?", 1)[0].text.startswith("Is parking free?")
 

@@ -16,6 +16,8 @@ RULES = parse_rules(
     fever*
     [pus]
     yellow/green .. crust*
+    [blisters]
+    blister*
     [asking]
     what are the signs
     [describing]
@@ -29,7 +31,8 @@ def test_phrases_match_endings_alternatives_gaps_and_one_wrong_letter() -> None:
     assert RULES.warning_signs("I'm feverish tonight") == ["fever"]
     assert RULES.warning_signs("green and thick crusts on my chin") == ["pus"]
     assert RULES.warning_signs("yellow stuff that keeps coming back and is now a crust") == []  # gap of 8
-    assert RULES.warning_signs("my chin has yelow crusting") == ["pus"]  # six letters, one wrong
+    assert RULES.warning_signs("new blistres on my chin") == ["blisters"]  # seven letters, one wrong
+    assert RULES.warning_signs("my chin has yelow crusting") == []  # shorter words must be spelt right
 
 
 def test_asking_about_a_sign_is_not_urgent_unless_it_also_describes_one() -> None:
