@@ -559,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KBError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    kb.warm_up()
     feedback = FeedbackStore(Path(settings.index_dir) / "feedback.sqlite")
     server = build_app(ClinicApp(kb, feedback, users))
     started = time.strftime("%H:%M:%S")

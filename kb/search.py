@@ -154,6 +154,12 @@ class KnowledgeBase:
         best = int(np.argmax(similarities))
         return examples[best], float(similarities[best])
 
+    def warm_up(self) -> None:
+        """Do once, before the first visitor, what the first question would otherwise wait
+        for: the example questions' vectors, the keyword statistics, the model's first call."""
+        self.answer("How long does the redness last?", 1)
+        self._nearest_example(self.embedder.encode_query("warm up"))
+
     def configured(self, **changes: object) -> KnowledgeBase:
         """The same loaded model and generation, searched with some settings changed (to
         compare configurations without loading anything twice)."""
