@@ -37,7 +37,7 @@ from kb import render, staff  # noqa: E402
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.documents import DOCUMENT_TYPES  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
-from kb.errors import IndexNotFoundError, IngestLockedError, KBError  # noqa: E402
+from kb.errors import IndexFormatError, IndexNotFoundError, IngestLockedError, KBError  # noqa: E402
 from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
@@ -531,13 +531,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_knowledge_base(settings: Settings) -> KnowledgeBase:
-    """Load the index, building it first (with progress on the console) if there is none."""
+    """Load the index, building it first (with progress on the console) if there is none,
+    or only one written by an older version (its cached vectors are reused)."""
     embedder = Embedder(settings.model)
     try:
         return KnowledgeBase(settings, embedder)
-    except IndexNotFoundError:
+    except (IndexNotFoundError, IndexFormatError) as exc:  # none yet, or an older version's
+        why = "yet" if isinstance(exc, IndexNotFoundError) else "of this version"
         print(
-            f"No index in {settings.index_dir}/ yet: building it from {settings.documents_dir}/ …", flush=True
+            f"No index {why} in {settings.index_dir}/: building it from {settings.documents_dir}/ …",
+            flush=True,
         )
         with ConsoleProgress(enabled=True) as progress:
             report = ingest(settings, embedder=embedder, progress=progress)

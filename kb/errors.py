@@ -23,6 +23,10 @@ class IndexMismatchError(KBError):
     """The index was built differently (another model or format) from what is configured."""
 
 
+class IndexFormatError(IndexMismatchError):
+    """The index was written by another version of this program; an ingest rebuilds it."""
+
+
 class IngestLockedError(KBError):
     """Another ingest holds the lock on the index folder."""
 

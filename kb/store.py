@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from kb.chunking import Passage
-from kb.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError, IngestLockedError
+from kb.errors import (
+    IndexDamagedError,
+    IndexFormatError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IngestLockedError,
+)
 from kb.lexical import LexicalIndex
 from kb.query import load_glossary
 
@@ -237,7 +243,7 @@ def check_compatible(manifest: dict, model: str, where: Path) -> None:
         IndexMismatchError: with the command that fixes it.
     """
     if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatchError(
+        raise IndexFormatError(
             f"The index in {where}/ has format {manifest.get('format')!r}; this version reads "
             f"format {FORMAT_VERSION}. Rebuild it: python ingest.py --rebuild --index {where}"
         )
