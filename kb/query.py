@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: Most unknown words of one query that are looked up for a spelling fix.
+MAX_FIXES = 8
+
 #: Glossary entries: (patient terms, document words).
 Glossary = tuple[tuple[tuple[str, ...], str], ...]
 
@@ -108,9 +111,14 @@ def rewrite(
             if known(variant) and variant not in added:
                 added.append(variant)
         glossary_terms = {t for terms, _ in glossary for t in terms}
-        for word in words(query):
-            if len(word) < 5 or word.isdigit() or known(word) or word in glossary_terms:
-                continue
+        unknown = [
+            w
+            for w in dict.fromkeys(words(query))
+            if len(w) >= 5 and not w.isdigit() and not known(w) and w not in glossary_terms
+        ]
+        # A long rambling question is not worth a slow one: the first few unknown words
+        # are the likeliest misspellings of what it is about.
+        for word in unknown[:MAX_FIXES]:
             fixed = split_compound(word, known) or (correct(word) if correct is not None else None)
             if fixed and fixed not in added:
                 added.append(fixed)
