@@ -151,18 +151,6 @@ class Figures:
     declined_far: float = 0.0
     wrongly_declined: float = 0.0  # answerable questions answered "not covered"
 
-    def row(self) -> dict[str, object]:
-        return {
-            "n": self.answerable,
-            "R@1": self.recall.get(1, 0.0),
-            "R@3": self.recall.get(3, 0.0),
-            "R@5": self.recall.get(5, 0.0),
-            "MRR@10": self.mrr,
-            "nDCG@10": self.ndcg,
-            "off-topic declined": self.declined_off_topic,
-            "covered declined": self.wrongly_declined,
-        }
-
 
 def figures(outcomes: Iterable[Outcome], ks: Sequence[int] = (1, 3, 5)) -> Figures:
     outcomes = list(outcomes)

@@ -74,6 +74,7 @@ class LexicalIndex:
         #: stem -> the commonest word in the documents with that stem, to show corrections.
         self.surface = surface or {}
         self._best: np.ndarray | None = None
+        self._vocabulary: list[str] | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
@@ -110,7 +111,10 @@ class LexicalIndex:
         return self._retriever is not None and stem_ in self._retriever.vocab_dict
 
     def vocabulary(self) -> list[str]:
-        return list(self._retriever.vocab_dict) if self._retriever is not None else []
+        """Every stem the index knows, for spelling fixes (built once)."""
+        if self._vocabulary is None:
+            self._vocabulary = list(self._retriever.vocab_dict) if self._retriever is not None else []
+        return self._vocabulary
 
     def _ids(self, stems: list[str]) -> list[int]:
         vocab = self._retriever.vocab_dict
@@ -143,17 +147,6 @@ class LexicalIndex:
             best[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
             self._best = best
         return self._best
-
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 scores and passage rows of the best ``k`` matches, best first; rows with no
-        matching keyword are left out."""
-        scores = self.scores(query_stems(query))
-        k = min(k, self.size)
-        if k <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        rows = np.argsort(-scores, kind="stable")[:k]
-        keep = scores[rows] > 0
-        return scores[rows][keep], rows[keep].astype(np.int64)
 
 
 def matched_spans(text: str, stems: set[str]) -> list[tuple[int, int]]:

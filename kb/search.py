@@ -232,7 +232,7 @@ class KnowledgeBase:
         best = np.argsort(-scores, kind="stable")[:k].tolist()
         hits = []
         for rank, (row, p) in enumerate(zip(best, generation.passages_at(best), strict=True), start=1):
-            highlight = p.sentence_texts()[signals.best_sentence[row]] if p.sentences else p.text
+            highlight = p.sentence_texts()[signals.best_sentence(generation, row)] if p.sentences else p.text
             hits.append(
                 Hit(
                     rank,
@@ -265,12 +265,9 @@ class KnowledgeBase:
 
         generation = generation or self._generation
         index = generation.lexical
-        vocabulary: list[str] = []
 
         def correct(word: str) -> str | None:
-            if not vocabulary:
-                vocabulary.extend(index.vocabulary())
-            found = nearest(lexical.stem(word), vocabulary)
+            found = nearest(lexical.stem(word), index.vocabulary())
             return index.surface.get(found, found) if found else None
 
         return rewrite(
@@ -313,7 +310,14 @@ class Signals:
     question: np.ndarray  # best cosine of query and a question sentence (0 if none)
     heading: np.ndarray  # cosine of query and the passage's title and section heading
     lexical: np.ndarray  # BM25 over the best attainable for the query, in [0, 1]
-    best_sentence: np.ndarray  # index within the passage of its best statement sentence
+    statements: np.ndarray  # (sentences,) cosine of query and each statement sentence, else -1
+
+    def best_sentence(self, generation: store.Generation, row: int) -> int:
+        """Index within passage ``row`` of its statement sentence nearest the query (the
+        first, on a tie; the first sentence when it has no statement)."""
+        first = int(generation.sentence_first[row])
+        end = int(generation.sentence_first[row + 1]) if row + 1 < len(generation.sentence_first) else None
+        return int(np.argmax(self.statements[first:end])) if end != first else 0
 
     def at(self, row: int) -> dict[str, float]:
         return {
@@ -354,14 +358,9 @@ def _signals(generation: store.Generation, vector: np.ndarray, text: str) -> Sig
     questions = np.where(generation.sentence_is_question, cosines, 0.0).astype(np.float32)
     sentence = np.full(n, -1.0, dtype=np.float32)
     question = np.zeros(n, dtype=np.float32)
-    best_sentence = np.zeros(n, dtype=np.int64)
     if len(cosines):
         np.maximum.at(sentence, owner, statements)
         np.maximum.at(question, owner, questions)
-        # For each passage, the first of its sentences with the best statement score.
-        order = np.lexsort((np.arange(len(cosines)), -statements, owner))
-        firsts = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-        best_sentence[owner[firsts]] = firsts - generation.sentence_first[owner[firsts]]
     sentence = np.where(sentence < 0, passage, sentence)  # no statement: the passage stands in
     stems = lexical.query_stems(text)
     attainable = generation.lexical.attainable(stems)
@@ -375,7 +374,7 @@ def _signals(generation: store.Generation, vector: np.ndarray, text: str) -> Sig
         question,
         heading.astype(np.float32),
         keyword.astype(np.float32),
-        best_sentence,
+        statements,
     )
 
 

@@ -65,29 +65,3 @@ def all_vectors(index: faiss.Index) -> np.ndarray:
     if isinstance(index, faiss.IndexFlat):
         return faiss.rev_swig_ptr(index.get_xb(), n * d).reshape(n, d)
     return index.reconstruct_n(0, n)
-
-
-def vectors_at(index: faiss.Index, rows: list[int]) -> np.ndarray:
-    """The stored vectors of the given rows, (len(rows), d) float32."""
-    if not rows:
-        return np.zeros((0, index.d), dtype=np.float32)
-    return np.vstack([index.reconstruct(int(r)) for r in rows])
-
-
-def search_vectors(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and row numbers of the ``k`` nearest rows for each query.
-
-    Args:
-        queries: (q, d) float32, unit length.
-
-    Returns:
-        (scores, rows), each of shape (q, min(k, index size)); scores are cosine
-        similarities, best first; rows index the passage store.
-    """
-    k = min(k, index.ntotal)
-    if k <= 0:
-        empty = np.zeros((len(queries), 0))
-        return empty.astype(np.float32), empty.astype(np.int64)
-    scores, rows = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    keep = rows[0] >= 0  # approximate indexes pad with -1 when they find fewer than k
-    return scores[:, keep], rows[:, keep]
