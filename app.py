@@ -8,7 +8,8 @@ model and index load once; a background thread switches to each new index genera
 ingest writes (from the staff page or ``python ingest.py`` elsewhere) without a restart.
 
 API (see README): ``/search`` (question, k=5) -> JSON object; ``/documents`` -> list.
-Staff API on "/staff/" with credentials: ``/upload``, ``/remove``, ``/reingest``, ``/feedback``.
+Staff API on "/staff/" with credentials: ``/upload``, ``/remove``, ``/reingest``,
+``/cancel_reingest``, ``/feedback``. A re-ingest runs in a worker process (``kb.worker``).
 """
 
 # No `from __future__ import annotations` here: gr.api reads the return annotations of the
@@ -37,13 +38,14 @@ from kb import render, staff  # noqa: E402
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.documents import DOCUMENT_TYPES  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
-from kb.errors import IndexFormatError, IndexNotFoundError, IngestLockedError, KBError  # noqa: E402
+from kb.errors import IndexFormatError, IndexNotFoundError, KBError  # noqa: E402
 from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 from kb.progress import ConsoleProgress  # noqa: E402
 from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
+from kb.worker import IngestJob  # noqa: E402
 
 logger = logging.getLogger("kb.app")
 
@@ -154,7 +156,8 @@ class ClinicApp:
         self.settings = kb.settings
         self.feedback = feedback
         self.staff_users = staff_users
-        self._ingest_embedder: Embedder | None = None
+        self._job: IngestJob | None = None
+        self._job_lock = threading.Lock()
         self._stop = threading.Event()
 
     # public ---------------------------------------------------------------------------
@@ -251,39 +254,34 @@ class ClinicApp:
         return f"Removed {source} (kept in {moved.parent.name}/{moved.name}). Run a re-ingest to update the index."
 
     def reingest(self, request: gr.Request):
-        """Re-ingest the documents folder; yields progress lines, then the report."""
-        self._require_staff(request)
-        progress: dict[str, object] = {"text": "Starting…"}
-        result: dict[str, object] = {}
-
-        def tick(stage: str, done: int, total: int) -> None:
-            label = {"read": "Reading documents", "embed": "Embedding", "write": "Writing the index"}[stage]
-            progress["text"] = f"{label}: {done} of {total}"
-
-        def work() -> None:
-            try:
-                result["report"] = ingest(self.settings, embedder=self._embedder_for_ingest(), progress=tick)
-            except IngestLockedError as exc:
-                result["error"] = str(exc)
-            except Exception as exc:  # reported to the staff member, and logged with its trace
-                logger.exception("re-ingest failed")
-                result["error"] = f"The re-ingest failed: {exc}. The previous index stays in service."
-
-        thread = threading.Thread(target=work, name="staff-reingest", daemon=True)
-        thread.start()
-        while thread.is_alive():
-            yield str(progress["text"])
-            thread.join(0.5)
-        if "error" in result:
-            yield str(result["error"])
+        """Re-ingest the documents folder in a worker process; yields progress lines, then
+        the report. Only one re-ingest runs at a time; /cancel_reingest stops it."""
+        user = self._require_staff(request)
+        with self._job_lock:
+            if self._job is not None and not self._job.done:
+                yield f"A re-ingest is already running: {self._job.progress}"
+                return
+            self._job = job = IngestJob(self.settings)
+        logger.warning("Re-ingest started by %s (worker pid %d)", user, job.pid)
+        while job.wait(0.5) == "running":
+            yield job.progress
+        if job.state != "finished" or job.report is None:
+            yield job.describe()
             return
         self.kb.refresh()
-        yield format_report(result["report"], self.settings) + "\nThe site now serves the new index."
-        yield (
-            format_report(result["report"], self.settings)
-            + "\nThe site now serves the new index.\n"
-            + golden_summary(self.kb)
-        )
+        text = format_report(job.report, self.settings) + "\nThe site now serves the new index."
+        yield text
+        yield text + "\n" + golden_summary(self.kb)
+
+    def cancel_reingest(self, request: gr.Request) -> str:
+        """Stop a running re-ingest; the previous index stays in service."""
+        user = self._require_staff(request)
+        job = self._job
+        if job is None or not job.cancel():
+            return "No re-ingest is running."
+        logger.warning("Re-ingest cancelled by %s", user)
+        job.wait(10)
+        return job.describe()
 
     def feedback_rows(self, request: gr.Request) -> list[list[str]]:
         """The latest helpful / not helpful votes: time, vote, question, passage."""
@@ -293,12 +291,6 @@ class ClinicApp:
     def document_choices(self, request: gr.Request):
         self._require_staff(request)
         return gr.update(choices=[r.source for r in self.kb.documents()])
-
-    def _embedder_for_ingest(self) -> Embedder:
-        # A model of its own, so ingest batches never share a model with live searches.
-        if self._ingest_embedder is None:
-            self._ingest_embedder = Embedder(self.settings.model)
-        return self._ingest_embedder
 
     # hot reload -------------------------------------------------------------------------
     def watch_index(self, every: float = 1.0) -> None:
@@ -424,11 +416,14 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
                     label="Document to remove", choices=[], elem_id="remove-choice", allow_custom_value=True
                 )  # checked by remove_document
                 remove = gr.Button("Remove", variant="stop", elem_id="remove-btn")
-            reingest = gr.Button("Re-ingest now", variant="primary", elem_id="reingest-btn")
+            with gr.Row():
+                reingest = gr.Button("Re-ingest now", variant="primary", elem_id="reingest-btn")
+                cancel = gr.Button("Cancel re-ingest", variant="stop", elem_id="cancel-btn")
             report = gr.Textbox(label="Report", lines=12, elem_id="report")
             upload.click(app.upload, files, report, api_name="upload")
             remove.click(app.remove, choice, report, api_name="remove")
             reingest.click(app.reingest, None, report, api_name="reingest", concurrency_limit=1)
+            cancel.click(app.cancel_reingest, None, report, api_name="cancel_reingest")
             page.load(app.document_choices, None, choice, api_visibility="private")
             report.change(app.document_choices, None, choice, api_visibility="private")
         with gr.Tab("Feedback"):

@@ -30,6 +30,11 @@ ENV_VARS = {
     "KB_GOLDEN": "golden_questions",
     "KB_HOST": "host",
     "KB_PORT": "port",
+    "KB_STAFF_SESSION_MINUTES": "staff_session_minutes",
+    "KB_LOGIN_MAX_FAILURES": "login_max_failures",
+    "KB_LOGIN_LOCK_MINUTES": "login_lock_minutes",
+    "KB_VOTES_PER_MINUTE": "votes_per_minute",
+    "KB_INGEST_MEMORY_MB": "ingest_memory_mb",
 }
 
 
@@ -97,6 +102,19 @@ class Settings:
     max_k: int = 50
     #: Largest document accepted by ingest, in bytes.
     max_document_bytes: int = 50 * 1024 * 1024
+    #: A staff sign-in lasts this long; then the staff member signs in again.
+    staff_session_minutes: float = 480.0
+    #: Failed staff sign-ins (per user name, and per client address) within
+    #: ``login_lock_minutes`` that lock sign-in until the oldest is that old.
+    login_max_failures: int = 5
+    login_lock_minutes: float = 15.0
+    #: Each failed sign-in is answered after this many seconds.
+    login_failure_delay: float = 1.0
+    #: Helpful / not helpful votes accepted per client address per minute.
+    votes_per_minute: int = 30
+    #: The staff page's re-ingest runs in a worker process, which is stopped when its
+    #: resident memory passes this many MB (the model alone takes about 500 MB).
+    ingest_memory_mb: int = 3072
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents_dir", Path(self.documents_dir))
@@ -108,6 +126,9 @@ class Settings:
             raise ValueError(
                 f"min_score {self.min_score} is outside 0 to 1; the scores lie in 0 to 1 (e.g. 0.3)."
             )
+        for name in ("staff_session_minutes", "login_max_failures", "login_lock_minutes", "votes_per_minute"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be more than 0; got {getattr(self, name)}.")
         if self.search_mode not in SEARCH_MODES:
             raise ValueError(f"search_mode {self.search_mode!r}: use one of {', '.join(SEARCH_MODES)}.")
 
@@ -146,11 +167,15 @@ def _parse(var: str, raw: str, type_name: object) -> object:
 def staff_credentials(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Staff logins from the environment: ``KB_STAFF_PASSWORD`` (user ``KB_STAFF_USER``,
     default "staff"), and/or ``KB_STAFF_FILE``, a file outside the repository with one
-    ``user:password`` per line. Empty when none is configured: staff actions stay off.
+    ``user:password`` per line, where the password may be (and should be) a hash made by
+    ``python -m kb.auth hash``: ``user:scrypt$...``. Empty when none is configured: staff
+    actions stay off.
 
     Raises:
         ValueError: the file is named but unreadable or malformed.
     """
+    from kb.auth import check_stored  # only the app needs it
+
     environ = os.environ if environ is None else environ
     users: dict[str, str] = {}
     password = environ.get("KB_STAFF_PASSWORD", "")
@@ -167,6 +192,10 @@ def staff_credentials(environ: Mapping[str, str] | None = None) -> dict[str, str
                 continue
             user, sep, secret = line.strip().partition(":")
             if not sep or not user or not secret:
-                raise ValueError(f"{path}, line {number}: expected user:password.")
+                raise ValueError(f"{path}, line {number}: expected user:password or user:scrypt$...")
+            try:
+                check_stored(secret)
+            except ValueError as exc:
+                raise ValueError(f"{path}, line {number}: {exc}") from None
             users[user] = secret
     return users
