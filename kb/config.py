@@ -35,6 +35,8 @@ ENV_VARS = {
     "KB_LOGIN_LOCK_MINUTES": "login_lock_minutes",
     "KB_VOTES_PER_MINUTE": "votes_per_minute",
     "KB_INGEST_MEMORY_MB": "ingest_memory_mb",
+    "KB_QUEUE_CONCURRENCY": "queue_concurrency",
+    "KB_QUEUE_SIZE": "queue_size",
 }
 
 
@@ -115,6 +117,11 @@ class Settings:
     #: The staff page's re-ingest runs in a worker process, which is stopped when its
     #: resident memory passes this many MB (the model alone takes about 500 MB).
     ingest_memory_mb: int = 3072
+    #: Searches the app runs at once, and how many more may wait in its queue; a request
+    #: beyond that is refused at once with "Queue is full, try again" rather than left to
+    #: hang. Chosen from bench/bench_load.py (docs/RELIABILITY.md).
+    queue_concurrency: int = 4
+    queue_size: int = 128
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents_dir", Path(self.documents_dir))

@@ -47,12 +47,14 @@ def free_port() -> int:
 
 
 class RunningApp:
-    def __init__(self, settings: Settings, staff: bool = True) -> None:
+    def __init__(self, settings: Settings, staff: bool = True, env: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        overrides = env or {}
         env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_STAFF_PASSWORD": STAFF[1] if staff else ""}
         env.pop("KB_STAFF_FILE", None)
+        env.update(overrides)
         self.log = open(settings.index_dir.parent / f"app-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
