@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class KBError(Exception):
     """Base class for every error this library raises on purpose."""
@@ -33,3 +35,15 @@ class IngestLockedError(KBError):
 
 class IndexDamagedError(KBError):
     """A generation's files are missing or unreadable."""
+
+
+class LoginLockedError(KBError):
+    """Too many failed staff sign-ins for a user name or a client address."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-ins for this account or address; sign-in is locked. "
+            f"Wait {minutes} minute{'s' if minutes != 1 else ''} and try again, or ask an administrator."
+        )
