@@ -65,6 +65,27 @@ def join_lines(lines: Iterable[str]) -> str:
     return out
 
 
+def split_long(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut after a sentence end in the
+    second half of a piece where there is one, else at a space, else anywhere; only the
+    spaces at the cuts are lost.
+    """
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        ends = [m.end() for m in _SENTENCE_BREAK.finditer(window, limit // 2)]
+        cut = ends[-1] if ends else window.rfind(" ", limit // 2) + 1 or limit
+        piece, text = text[:cut].rstrip(), text[cut:].lstrip()
+        if piece:
+            pieces.append(piece)
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?。！？][\"”’)]?\s")
+
+
 def is_boilerplate(text: str) -> bool:
     """True for share buttons, "Like this article?", newsletter prompts and the like."""
     text = clean_inline(text)

@@ -1,5 +1,8 @@
 """The ingest report as people read it: the command line, the app's console and the staff
-page show the same text."""
+page show the same text. Every file of the documents folder that is not in the index is
+named with its reason: FAILED (a document that could not be read) or SKIPPED (a link, a
+hidden file, a type that is not read). Hidden folders, such as ``.removed/`` where the staff
+page puts removed documents, are not listed."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ def format_report(report: IngestReport, settings: Settings) -> str:
         f"Index {settings.index_dir}/ updated from {settings.documents_dir}/ "
         f"(generation {report.generation}).",
         f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed",
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed, "
+        f"{len(report.skipped)} skipped",
         f"  passages:  {report.passages} in the index; embedded in this run: {report.embedded} "
         f"passages and {report.embedded_sentences} sentences",
         f"  time:      {report.seconds:.1f} s",
@@ -20,4 +24,6 @@ def format_report(report: IngestReport, settings: Settings) -> str:
     for failure in report.failed:
         kept = " (its previous version stays in the index)" if failure.kept_previous else ""
         lines.append(f"  FAILED {failure.source}: {failure.reason}{kept}")
+    for skip in report.skipped:
+        lines.append(f"  SKIPPED {skip.source}: {skip.reason}")
     return "\n".join(lines)
