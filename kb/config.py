@@ -30,6 +30,9 @@ ENV_VARS = {
     "KB_GOLDEN": "golden_questions",
     "KB_HOST": "host",
     "KB_PORT": "port",
+    "KB_MAX_DOCUMENT_BYTES": "max_document_bytes",
+    "KB_MAX_UNPACKED_BYTES": "max_unpacked_bytes",
+    "KB_MAX_READ_SECONDS": "max_read_seconds",
     "KB_STAFF_SESSION_MINUTES": "staff_session_minutes",
     "KB_LOGIN_MAX_FAILURES": "login_max_failures",
     "KB_LOGIN_LOCK_MINUTES": "login_lock_minutes",
@@ -102,8 +105,14 @@ class Settings:
     #: Longest query accepted, in characters.
     max_query_chars: int = 1000
     max_k: int = 50
-    #: Largest document accepted by ingest, in bytes.
+    #: Largest document accepted by ingest, in bytes; checked before the file is read.
     max_document_bytes: int = 50 * 1024 * 1024
+    #: Largest total uncompressed size of a .docx (a zip package), in bytes; a zip bomb is
+    #: refused before it is unpacked.
+    max_unpacked_bytes: int = 200 * 1024 * 1024
+    #: Longest time reading one document may take, in seconds. Enforced when ingest reads in
+    #: the main thread of its process (the command line, the ingest worker).
+    max_read_seconds: float = 120.0
     #: A staff sign-in lasts this long; then the staff member signs in again.
     staff_session_minutes: float = 480.0
     #: Failed staff sign-ins (per user name, and per client address) within

@@ -60,6 +60,9 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[FailedDocument] = field(default_factory=list)
+    #: Files in the documents folder that are not read at all: links, hidden files, other
+    #: types (hidden folders such as .removed/, the staff's trash, are not listed).
+    skipped: list[FailedDocument] = field(default_factory=list)
     documents: int = 0  # documents in the new index
     passages: int = 0  # passages in the new index
     embedded: int = 0  # passages that went through the model in this run
@@ -99,7 +102,7 @@ def ingest(
     tick = progress or (lambda stage, done, total: None)
     index_dir = Path(settings.index_dir)
     with store.ingest_lock(index_dir):
-        files = docs.find_documents(settings.documents_dir)
+        files, skipped = docs.scan_documents(settings.documents_dir)
         glossary = _read_glossary(settings.glossary)
         previous = _previous_generation(index_dir, settings, rebuild)
         embedder = embedder or Embedder(settings.model)
@@ -107,6 +110,7 @@ def ingest(
             raise KBError(f"The embedder loaded {embedder.model_id!r} but settings name {settings.model!r}.")
         try:
             report, records, passages = _collect(files, settings, embedder, previous, rebuild, tick)
+            report.skipped = [FailedDocument(s.source, s.reason) for s in skipped]
         finally:
             if previous is not None:
                 previous.close()
@@ -211,10 +215,16 @@ def _collect(
                 passages.extend(previous.passages_of(source))
                 report.unchanged.append(source)
                 continue
-            document = docs.read_document(path, settings.documents_dir, settings.max_document_bytes)
+            document = docs.read_document(
+                path,
+                settings.documents_dir,
+                settings.max_document_bytes,
+                limits=_limits(settings),
+                max_seconds=settings.max_read_seconds,
+            )
             found = split_document(document, embedder.count_tokens, limit, settings.overlap_sentences)
             _check_lengths(found, embedder, source)
-        except (DocumentError, OSError) as exc:
+        except Exception as exc:  # one bad file never stops the ingest (KeyboardInterrupt does)
             kept = before is not None and previous is not None and not rebuild
             if kept:
                 records.append(before)
@@ -241,10 +251,19 @@ def _collect(
     return report, records, passages
 
 
+def _limits(settings: Settings) -> docs.Limits:
+    return docs.Limits(max_unpacked_bytes=settings.max_unpacked_bytes)
+
+
 def _reason(exc: Exception, source: str) -> str:
     text = str(exc)
     if isinstance(exc, OSError):
         text = f"{source}: could not be opened ({exc.strerror or exc})."
+    elif not isinstance(exc, DocumentError):
+        text = (
+            f"{source}: could not be read: {type(exc).__name__}: {exc}. This is a fault in the "
+            "reader; the file is skipped. Please report it with the file."
+        )
     prefix = f"{source}: "
     return text[len(prefix) :] if text.startswith(prefix) else text
 
