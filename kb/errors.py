@@ -47,3 +47,8 @@ class LoginLockedError(KBError):
             f"Too many failed sign-ins for this account or address; sign-in is locked. "
             f"Wait {minutes} minute{'s' if minutes != 1 else ''} and try again, or ask an administrator."
         )
+
+
+class DiskFullError(KBError, OSError):
+    """No room on the disk to write the index (or the embedding cache); nothing was switched,
+    so the previous index stays in service. Also an OSError, as the failure it reports."""

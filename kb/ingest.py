@@ -97,11 +97,15 @@ def ingest(
         IngestLockedError: another ingest is running on the same index folder.
         IndexMismatchError: the index was built with another model and ``rebuild`` is false.
         DocumentError: the documents folder does not exist.
+        DiskFullError: no room to write the new index; the previous one stays in service.
     """
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
     index_dir = Path(settings.index_dir)
     with store.ingest_lock(index_dir):
+        # What a killed or failed ingest left behind goes first: it may hold the disk space
+        # this run needs, and under the lock no other writer can own it.
+        store.remove_leftovers(index_dir)
         files, skipped = docs.scan_documents(settings.documents_dir)
         glossary = _read_glossary(settings.glossary)
         previous = _previous_generation(index_dir, settings, rebuild)

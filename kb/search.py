@@ -69,17 +69,16 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         """Load the index generation in service and the model it was built with.
 
+        If CURRENT names a missing or damaged generation, the newest other complete one is
+        loaded instead, with a logged warning (``store.open_current``).
+
         Raises:
             IndexNotFoundError: nothing has been ingested into ``settings.index_dir``.
+            IndexDamagedError: the generation in CURRENT is unreadable and no other can serve.
             IndexMismatchError: the index was built with another model.
         """
         self.settings = settings
-        generation = store.open_generation(settings.index_dir)
-        try:
-            store.check_compatible(generation.manifest, settings.model, settings.index_dir)
-        except Exception:
-            generation.close()
-            raise
+        generation = store.open_current(settings.index_dir, settings.model)
         try:
             self.rules = _load_rules(settings.warning_signs)
         except KBError:
@@ -168,9 +167,15 @@ class KnowledgeBase:
         other.settings = self.settings.with_changes(**changes)
         return other
 
-    def refresh(self) -> bool:
-        """Switch to the generation named in CURRENT if it is newer. True if switched."""
-        name = store.current_generation_name(self.settings.index_dir)
+    def refresh(self, name: str | None = None) -> bool:
+        """Switch to the generation named in CURRENT (or ``name``) if it is not the one in
+        service. True if switched. ``kb.watcher.IndexWatcher`` calls this in a running app.
+
+        Raises:
+            IndexNotFoundError, IndexDamagedError, IndexMismatchError: that generation cannot
+                be served; the one in service stays.
+        """
+        name = name or store.current_generation_name(self.settings.index_dir)
         if name is None or name == self._generation.name:
             return False
         with self._swap:

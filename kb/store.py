@@ -9,14 +9,32 @@ Layout::
       embeddings.sqlite    vector cache keyed by model + embedding text hash
       ingest.lock          held by the one ingest allowed at a time
 
-A generation is written under ``generations/<name>.partial``, synced, renamed, and only
-then named in ``CURRENT``; a crash at any moment leaves the previous generation in
-service. Loaders read ``CURRENT`` and never see a half-written generation.
+A generation is written under ``generations/<name>.partial``, read back and checked,
+synced, renamed, and only then named in ``CURRENT``; a crash at any moment leaves the
+previous generation in service. Loaders read ``CURRENT`` and never see a half-written
+generation. The invariant every step keeps: a folder in ``generations/`` without the
+``.partial`` suffix is complete. Pruning renames a generation to ``.partial`` before
+deleting it, so a crash mid-delete leaves a leftover, never a half-deleted "complete"
+generation. Leftovers (``.partial`` folders, ``CURRENT.tmp``) are removed by the next
+ingest, under the lock, before it writes anything; a write that fails removes its own.
+
+A full disk fails the write with ``DiskFullError`` (a KBError the CLI turns into exit
+code 2); the partial folder is removed and ``CURRENT`` is untouched.
+
+If ``CURRENT`` names a generation that is missing or damaged (a folder deleted or copied
+by hand, a restore gone wrong), loading falls back to the newest other complete
+generation built with the configured model, with a logged warning, so the site keeps
+answering; the next ingest writes a new generation and points ``CURRENT`` at it. With
+nothing to fall back on, loading raises ``IndexNotFoundError`` or ``IndexDamagedError``
+(the app then builds a fresh index). A generation of another format or model is never
+used as a fallback: ``IndexFormatError`` / ``IndexMismatchError`` say what to run.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -32,11 +50,13 @@ import numpy as np
 
 from kb.chunking import Passage
 from kb.errors import (
+    DiskFullError,
     IndexDamagedError,
     IndexFormatError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestLockedError,
+    KBError,
 )
 from kb.lexical import LexicalIndex
 from kb.query import load_glossary
@@ -59,6 +79,11 @@ GLOSSARY = "glossary.txt"
 CACHE = "embeddings.sqlite"
 LOCK = "ingest.lock"
 _PARTIAL = ".partial"
+_CURRENT_TMP = f"{CURRENT}.tmp"
+#: errno values that mean "no room to write": a full disk, a full quota, a file size limit.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,7 +119,7 @@ def current_generation_name(index_dir: Path) -> str | None:
 
 
 def _switch_current(index_dir: Path, name: str) -> None:
-    tmp = index_dir / f"{CURRENT}.tmp"
+    tmp = index_dir / _CURRENT_TMP
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(name + "\n")
         f.flush()
@@ -236,6 +261,63 @@ def open_generation(index_dir: Path, name: str | None = None) -> Generation:
         ) from exc
 
 
+def open_current(index_dir: Path, model: str) -> Generation:
+    """The generation to serve: the one named in CURRENT, checked against ``model``.
+
+    If CURRENT names a generation that is missing or damaged, the newest other complete
+    generation built with ``model`` is served instead and a warning logged (see the module
+    docstring); CURRENT is not rewritten here, the next ingest does that.
+
+    Raises:
+        IndexNotFoundError: no index, or CURRENT names a missing generation and no other
+            complete one can be served.
+        IndexDamagedError: the generation in CURRENT cannot be read and none other can.
+        IndexMismatchError: the generation in CURRENT was built with another model or format.
+    """
+    index_dir = Path(index_dir)
+    try:
+        generation = open_generation(index_dir)
+    except (IndexNotFoundError, IndexDamagedError) as exc:
+        name = current_generation_name(index_dir)
+        if name is None:
+            raise
+        fallback = _newest_servable(index_dir, model, skip=name)
+        if fallback is None:
+            raise
+        logger.warning(
+            "%s Serving generation %r, the newest complete one, until then: run python ingest.py "
+            "--index %s to write a new generation and name it in %s.",
+            exc,
+            fallback.name,
+            index_dir,
+            CURRENT,
+        )
+        return fallback
+    try:
+        check_compatible(generation.manifest, model, index_dir)
+    except KBError:
+        generation.close()
+        raise
+    return generation
+
+
+def _newest_servable(index_dir: Path, model: str, skip: str) -> Generation | None:
+    for name in reversed(complete_generations(index_dir)):
+        if name == skip:
+            continue
+        try:
+            generation = open_generation(index_dir, name)
+        except KBError:
+            continue
+        try:
+            check_compatible(generation.manifest, model, index_dir)
+        except KBError:
+            generation.close()
+            continue
+        return generation
+    return None
+
+
 def check_compatible(manifest: dict, model: str, where: Path) -> None:
     """Refuse an index built with another model or an unknown format.
 
@@ -274,9 +356,12 @@ def write_generation(
 
     Returns:
         The new generation's name.
-    """
-    from kb.vectors import save_vector_index
 
+    Raises:
+        DiskFullError: no room on the disk; nothing was switched and the half-written
+            generation was removed.
+        IndexDamagedError: what was written did not read back whole (nothing switched).
+    """
     index_dir = Path(index_dir)
     root = index_dir / GENERATIONS
     root.mkdir(parents=True, exist_ok=True)
@@ -285,8 +370,55 @@ def write_generation(
     partial = root / (name + _PARTIAL)
     partial.mkdir()
     manifest = {**manifest, "format": FORMAT_VERSION, "generation": name}
+    documents = list(documents)
+    try:
+        _write_parts(partial, manifest, documents, passages, vector_index, sentence_index, heading_index)
+        lexical_index.save(partial / LEXICAL)
+        if glossary is not None:
+            (partial / GLOSSARY).write_text(glossary, encoding="utf-8")
+        # The manifest goes last: a folder with a manifest has every other part.
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        # Some writers only report a failed final flush on stderr (FAISS closes its file that
+        # way), so a part can be short without an exception: read it all back first.
+        _check_written(partial, documents, passages)
+        for part in [*partial.iterdir(), *(partial / LEXICAL).iterdir()]:
+            if part.is_dir():
+                continue
+            with open(part, "rb") as f:
+                os.fsync(f.fileno())
+        _fsync_dir(partial)
+        os.rename(partial, root / name)
+    except BaseException as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        if is_disk_full(exc):
+            raise _disk_full(index_dir, "while writing the new index", exc) from exc
+        raise
+    _fsync_dir(root)
+    try:
+        _switch_current(index_dir, name)
+    except OSError as exc:
+        # The complete generation stays on disk, unnamed; the next ingest prunes it.
+        (index_dir / _CURRENT_TMP).unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise _disk_full(index_dir, f"while naming the new index in {CURRENT}", exc) from exc
+        raise
+    return name
 
-    db = sqlite3.connect(partial / PASSAGES)
+
+def _write_parts(
+    partial: Path,
+    manifest: dict,
+    documents: list[DocumentRecord],
+    passages: Sequence[Passage],
+    vector_index: object,
+    sentence_index: object,
+    heading_index: object,
+) -> None:
+    from kb.vectors import save_vector_index
+
+    # Built in memory and written in one go: a failed write then raises an OSError with its
+    # errno (a full disk says so), where SQLite would only say "disk I/O error".
+    db = sqlite3.connect(":memory:")
     try:
         db.executescript(
             """
@@ -325,26 +457,76 @@ def write_generation(
             ],
         )
         db.commit()
+        (partial / PASSAGES).write_bytes(db.serialize())
     finally:
         db.close()
     save_vector_index(vector_index, partial / VECTORS)
     save_vector_index(sentence_index, partial / SENTENCE_VECTORS)
     save_vector_index(heading_index, partial / HEADING_VECTORS)
-    lexical_index.save(partial / LEXICAL)
-    if glossary is not None:
-        (partial / GLOSSARY).write_text(glossary, encoding="utf-8")
-    with open(partial / MANIFEST, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, sort_keys=True)
-    for part in [*partial.iterdir(), *(partial / LEXICAL).iterdir()]:
-        if part.is_dir():
-            continue
-        with open(part, "rb") as f:
-            os.fsync(f.fileno())
-    _fsync_dir(partial)
-    os.rename(partial, root / name)
-    _fsync_dir(root)
-    _switch_current(index_dir, name)
-    return name
+
+
+def _check_written(partial: Path, documents: list[DocumentRecord], passages: Sequence[Passage]) -> None:
+    """Read the written generation back and check that every part holds all it should.
+
+    Raises:
+        IndexDamagedError: a part is short or unreadable.
+    """
+    expected = {
+        "documents": len(documents),
+        "passages": len(passages),
+        "sentences": sum(len(p.sentences) for p in passages),
+        "headings": len(heading_texts(passages)),
+    }
+    try:
+        generation = Generation(partial)
+    except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+        if is_disk_full(exc):
+            raise
+        raise IndexDamagedError(
+            f"The new index generation did not read back after writing ({exc}); it was discarded and "
+            "the previous index stays in service. Check the disk, then run the ingest again."
+        ) from exc
+    try:
+        found = {
+            "documents": len(generation.documents()),
+            "passages": generation.passage_count,
+            "sentences": int(generation.sentence_vectors.ntotal),
+            "headings": int(generation.heading_vectors.ntotal),
+        }
+        lexical = generation.lexical.size
+    finally:
+        generation.close()
+    if found != expected or lexical != len(passages):
+        raise IndexDamagedError(
+            f"The new index generation read back incomplete ({found}, {lexical} keyword rows; expected "
+            f"{expected}); it was discarded and the previous index stays in service. Check the disk "
+            "(is it full?), then run the ingest again."
+        )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` reports that a write found no room (full disk, full quota, file size
+    limit), however the writer reports it: an OSError's errno, SQLite's "database or disk is
+    full", or FAISS's RuntimeError quoting the system's message."""
+    if isinstance(exc, OSError):
+        return exc.errno in _NO_ROOM
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    if isinstance(exc, RuntimeError):
+        return any(f"({os.strerror(code)})" in str(exc) for code in _NO_ROOM)
+    return False
+
+
+def _disk_full(index_dir: Path, doing: str, exc: BaseException) -> DiskFullError:
+    return DiskFullError(
+        f"The disk is full ({exc.__class__.__name__}: {_first_line(exc)}, {doing} in {index_dir}/); "
+        "free some space and run the ingest again. The previous index stays in service."
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][-200:] if text else exc.__class__.__name__
 
 
 def heading_texts(passages: Sequence[Passage]) -> list[str]:
@@ -369,7 +551,7 @@ def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int,
 
 
 def prune_generations(index_dir: Path, keep: int = 2) -> None:
-    """Delete half-written generations and all but the ``keep`` newest complete ones.
+    """Delete all but the ``keep`` newest complete generations (and any leftovers).
 
     Call only while holding the ingest lock. The generation in CURRENT is always kept; the
     one before it stays so a running app can finish searches begun on it.
@@ -378,11 +560,51 @@ def prune_generations(index_dir: Path, keep: int = 2) -> None:
     if not root.is_dir():
         return
     current = current_generation_name(index_dir)
-    complete = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL))
-    doomed = [p for p in root.iterdir() if p.name.endswith(_PARTIAL)]
-    doomed += [p for p in complete[:-keep] if p.name != current]
-    for path in doomed:
-        shutil.rmtree(path, ignore_errors=True)
+    complete = sorted(complete_generations(index_dir))
+    for name in complete[:-keep]:
+        if name == current:
+            continue
+        # Renamed first (one atomic step), so a crash mid-delete leaves a ".partial"
+        # leftover for the next ingest, never a half-deleted folder that looks complete.
+        doomed = root / (name + _PARTIAL)
+        try:
+            os.rename(root / name, doomed)
+        except OSError:
+            continue
+        shutil.rmtree(doomed, ignore_errors=True)
+    remove_leftovers(index_dir)
+
+
+def remove_leftovers(index_dir: Path) -> list[str]:
+    """Remove what a killed or failed ingest left behind: ``.partial`` generation folders
+    and ``CURRENT.tmp``. Call only while holding the ingest lock (no writer is running).
+
+    Returns:
+        The names removed, for the record.
+    """
+    index_dir = Path(index_dir)
+    removed = []
+    root = index_dir / GENERATIONS
+    if root.is_dir():
+        for path in root.iterdir():
+            if path.name.endswith(_PARTIAL):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(f"{GENERATIONS}/{path.name}")
+    tmp = index_dir / _CURRENT_TMP
+    if tmp.exists():
+        tmp.unlink()
+        removed.append(_CURRENT_TMP)
+    return removed
+
+
+def complete_generations(index_dir: Path) -> list[str]:
+    """Names of the generation folders that are complete (renamed into place), oldest first."""
+    root = Path(index_dir) / GENERATIONS
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL) and (p / MANIFEST).exists()
+    )
 
 
 @contextmanager
@@ -421,6 +643,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, path: Path, dimension: int) -> None:
+        self.path = Path(path)
         self.dimension = dimension
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -440,11 +663,21 @@ class EmbeddingCache:
         return found
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
-            )
+        """Store vectors in one transaction (all or none of them survive a crash).
+
+        Raises:
+            DiskFullError: no room on the disk for them.
+        """
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                    [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+                )
+        except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                raise _disk_full(self.path.parent, f"while saving embeddings in {CACHE}", exc) from exc
+            raise
 
     def retain(self, keys: Iterable[str]) -> None:
         """Forget every vector whose key is not in ``keys``."""
