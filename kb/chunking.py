@@ -27,7 +27,7 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 #: Bumped whenever a change here would split the same document differently; an ingest
 #: re-reads every document when the index was built with another version.
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 
 #: Tokens the model adds around every input ([CLS] and [SEP] for BERT-style models).
 SPECIAL_TOKENS = 2
@@ -99,12 +99,17 @@ def split_document(
     if max_tokens < 32:
         raise ValueError(f"max_tokens of {max_tokens} is too small to hold a sentence; use 64 or more.")
     passages: list[Passage] = []
-    for heading, paragraphs in _sections(document.blocks):
+    # Title and section are context for every passage: each may take a quarter of the model's
+    # window, so the text keeps at least half. A longer heading reads as text; a longer
+    # title is shortened in the passages (the document keeps it whole).
+    context = max_tokens // 4
+    title = _shorten(document.title, count_tokens, context)
+    for heading, paragraphs in _sections(document.blocks, count_tokens, context):
         section = heading.text if heading else None
-        budget = max_tokens - SPECIAL_TOKENS - count_tokens([embedding_text(document.title, section, "")])[0]
+        budget = max_tokens - SPECIAL_TOKENS - count_tokens([embedding_text(title, section, "")])[0]
         if heading is not None and heading.text.endswith("?"):
             budget += count_tokens([section])[0]  # the question is in the text, not the context
-        budget = max(budget, 16)
+        budget = max(budget, 1)
         units = _units(document, heading, paragraphs, count_tokens, budget)
         for group in _pack(units, budget, overlap_sentences):
             start, end = group[0].start, group[-1].end
@@ -112,7 +117,7 @@ def split_document(
                 Passage(
                     id="",
                     source=document.source,
-                    title=document.title,
+                    title=title,
                     page=group[0].page,
                     section=section,
                     start=start,
@@ -175,18 +180,39 @@ def _fits(passage: Passage, count_tokens: TokenCounter, max_tokens: int) -> bool
     return count_tokens([passage.embedding_text])[0] + SPECIAL_TOKENS <= max_tokens
 
 
-def _sections(blocks: Sequence[Block]) -> Iterator[tuple[Block | None, list[Block]]]:
+def _sections(
+    blocks: Sequence[Block], count_tokens: TokenCounter, longest: int
+) -> Iterator[tuple[Block | None, list[Block]]]:
+    """(heading, paragraphs) of each section. A heading with nothing under it (a part title
+    over its sub-sections, or the last line) is a section of its own with itself as text:
+    it becomes a fragment that joins the passage next to it, so its words stay searchable.
+    A heading of more than ``longest`` tokens is a paragraph."""
     heading: Block | None = None
     paragraphs: list[Block] = []
     for block in blocks:
-        if block.kind == "heading":
+        if block.kind == "heading" and count_tokens([block.text])[0] <= longest:
             if paragraphs:
                 yield heading, paragraphs
+            elif heading is not None:
+                yield None, [heading]
             heading, paragraphs = block, []
         else:
             paragraphs.append(block)
     if paragraphs:
         yield heading, paragraphs
+    elif heading is not None:
+        yield None, [heading]
+
+
+def _shorten(text: str, count_tokens: TokenCounter, most: int) -> str:
+    """``text`` cut (at a word where it can) to at most ``most`` tokens, with "…"."""
+    if count_tokens([text])[0] <= most:
+        return text
+    end = len(text)
+    while end > 1 and count_tokens([text[:end] + "…"])[0] > most:
+        end = max(min(end - 1, end * most // (count_tokens([text[:end]])[0] + 1)), 1)
+    cut = text[:end].rsplit(" ", 1)[0] if " " in text[:end] else text[:end]
+    return cut.rstrip() + "…"
 
 
 def _units(
@@ -292,18 +318,23 @@ def _split_long(
         run_tokens += n
         run_end = e
     units.append(_Unit(run_start, run_end, page, run_tokens))
-    return [_cap_word(text, u, count_tokens, budget) for u in units]
+    return [piece for u in units for piece in _cut_word(text, u, count_tokens, budget)]
 
 
-def _cap_word(text: str, unit: _Unit, count_tokens: TokenCounter, budget: int) -> _Unit:
-    """A run that is one enormous word (a URL, a hash) is cut by characters until it fits."""
-    end = unit.end
-    tokens = count_tokens([text[unit.start : end]])[0]
-    while tokens > budget and end - unit.start > 1:
-        end = unit.start + (end - unit.start) * budget // (tokens + 1)
-        end = max(end, unit.start + 1)
-        tokens = count_tokens([text[unit.start : end]])[0]
-    return dataclasses.replace(unit, end=end, tokens=tokens)
+def _cut_word(text: str, unit: _Unit, count_tokens: TokenCounter, budget: int) -> list[_Unit]:
+    """A run that is one enormous word (a URL, a hash) is cut by characters into pieces
+    that fit; every character stays in some piece."""
+    pieces: list[_Unit] = []
+    start = unit.start
+    while start < unit.end:
+        end = unit.end
+        tokens = count_tokens([text[start:end]])[0]
+        while tokens > budget and end - start > 1:
+            end = start + max((end - start) * budget // (tokens + 1), 1)
+            tokens = count_tokens([text[start:end]])[0]
+        pieces.append(dataclasses.replace(unit, start=start, end=end, tokens=tokens))
+        start = end
+    return pieces
 
 
 def _pack(units: list[_Unit], budget: int, overlap: int) -> Iterator[list[_Unit]]:
