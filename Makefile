@@ -50,8 +50,10 @@ SCIFACT ?= ../shared/beir-scifact
 eval: setup
 	$(PY) evaluate.py $(if $(wildcard $(SCIFACT)/corpus.jsonl),--scifact $(SCIFACT))
 
-bench: setup
+## Ingest and query figures, then many clients through HTTP (bounded, loopback only)
+bench: setup-test
 	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts .cache
