@@ -147,7 +147,7 @@ def _merge_fragments(
 ) -> list[Passage]:
     out: list[Passage] = []
     pending: Passage | None = None
-    for passage in passages:
+    for i, passage in enumerate(passages):
         if pending is not None:
             merged = _join(pending, passage, document, passage.section)
             if _fits(merged, count_tokens, max_tokens):
@@ -155,7 +155,8 @@ def _merge_fragments(
             else:
                 out.append(pending)
             pending = None
-        if _fragment(passage) and passage is not passages[-1]:
+        # (By position: a fragment merged into the last passage is no longer that object.)
+        if _fragment(passage) and i < len(passages) - 1:
             pending = passage
             continue
         out.append(passage)
@@ -167,12 +168,27 @@ def _merge_fragments(
 
 
 def _join(first: Passage, second: Passage, document: Document, section: str | None) -> Passage:
+    start, lead = first.start, ()
+    if first.section is not None and first.section != section:
+        # The first passage's heading is no longer its section: it becomes text, so it
+        # stays searchable.
+        heading = next(
+            (
+                b
+                for b in reversed(document.blocks)
+                if b.kind == "heading" and b.text == first.section and b.end <= first.start
+            ),
+            None,
+        )
+        if heading is not None and (heading.start, heading.end) not in first.sentences:
+            start, lead = heading.start, ((heading.start, heading.end),)
     return dataclasses.replace(
         first,
         section=section,
+        start=start,
         end=second.end,
-        text=document.text[first.start : second.end],
-        sentences=first.sentences + tuple(s for s in second.sentences if s not in first.sentences),
+        text=document.text[start : second.end],
+        sentences=lead + first.sentences + tuple(s for s in second.sentences if s not in first.sentences),
     )
 
 
