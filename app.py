@@ -16,7 +16,6 @@ Staff API on "/staff/" with credentials: ``/upload``, ``/remove``, ``/reingest``
 # API functions at run time to document them, and strings would document them as "Any".
 
 import argparse
-import hmac
 import html
 import logging
 import os
@@ -35,10 +34,18 @@ from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.responses import FileResponse, RedirectResponse  # noqa: E402
 
 from kb import render, staff  # noqa: E402
+from kb.auth import (  # noqa: E402
+    ClientAddressMiddleware,
+    LoginGuard,
+    RateLimit,
+    UploadOnlyUnder,
+    client_address,
+    session_store,
+)
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.documents import DOCUMENT_TYPES  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
-from kb.errors import IndexFormatError, IndexNotFoundError, KBError  # noqa: E402
+from kb.errors import IndexFormatError, IndexNotFoundError, KBError, LoginLockedError  # noqa: E402
 from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
@@ -156,6 +163,7 @@ class ClinicApp:
         self.settings = kb.settings
         self.feedback = feedback
         self.staff_users = staff_users
+        self.vote_limit = RateLimit(self.settings.votes_per_minute, 60)
         self._job: IngestJob | None = None
         self._job_lock = threading.Lock()
         self._stop = threading.Event()
@@ -208,7 +216,11 @@ class ClinicApp:
             self.kb.documents(), generation.manifest.get("built_at"), generation.name
         )
 
-    def vote(self, question: str, passage_id: str, vote: str) -> None:
+    def vote(self, question: str, passage_id: str, vote: str, request: gr.Request | None = None) -> None:
+        # Per client address, so one visitor's flood cannot drown everyone else's votes.
+        client = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        if not self.vote_limit.hit(client):
+            raise gr.Error("Too many votes; try again in a minute.", print_exception=False)
         try:
             self.feedback.record(question, passage_id, vote)
         except KBError as exc:
@@ -240,7 +252,13 @@ class ClinicApp:
             except KBError as exc:
                 lines.append(f"NOT SAVED {name}: {exc}")
                 continue
-            lines.append(f"{'Replaced' if replaced else 'Added'} {target.name}")
+            finally:
+                path.unlink(missing_ok=True)  # gradio's temporary copy: kept or not, done with
+            lines.append(
+                f"Replaced {target.name} (the earlier version is overwritten)"
+                if replaced
+                else f"Added {target.name}"
+            )
         lines.append("Run a re-ingest to make the changes searchable.")
         return "\n".join(lines)
 
@@ -345,7 +363,7 @@ def build_public(app: ClinicApp) -> gr.Blocks:
                         for label, vote in (("Helpful", "helpful"), ("Not helpful", "not helpful")):
                             button = gr.Button(label, size="sm", scale=0, elem_classes=["kb-vote"])
                             button.click(
-                                lambda q=answer["question"], p=hit.passage_id, v=vote: app.vote(q, p, v),
+                                _vote_handler(app, answer["question"], hit.passage_id, vote),
                                 None,
                                 None,
                                 api_visibility="private",
@@ -371,6 +389,13 @@ def build_public(app: ClinicApp) -> gr.Blocks:
     return public
 
 
+def _vote_handler(app: ClinicApp, question: str, passage_id: str, vote: str):
+    def cast(request: gr.Request) -> None:  # gradio passes the request: the voter's address
+        app.vote(question, passage_id, vote, request)
+
+    return cast
+
+
 def _hit_from_json(p: dict):
     from kb.search import Hit
 
@@ -390,7 +415,8 @@ def _hit_from_json(p: dict):
 
 
 def build_staff(app: ClinicApp) -> gr.Blocks:
-    with gr.Blocks(title="Clinic knowledge base — staff") as page:
+    # Uploaded files a staff member never submitted are deleted after an hour.
+    with gr.Blocks(title="Clinic knowledge base — staff", delete_cache=(3600, 3600)) as page:
         if not app.staff_users:
             gr.Markdown(
                 "# Staff page is off\nNo staff login is configured, so no staff action is possible. "
@@ -455,13 +481,15 @@ def build_app(app: ClinicApp) -> FastAPI:
     # Routes go before the "/" mount, which would otherwise match every path.
     @server.get("/files/{source:path}")
     def source_file(source: str) -> FileResponse:
-        path = (documents_dir / source).resolve()
-        hidden = (
-            any(part.startswith(".") for part in path.relative_to(documents_dir).parts)
-            if path.is_relative_to(documents_dir)
-            else True
-        )
-        if hidden or not path.is_file() or path.suffix.lower() not in DOCUMENT_TYPES:
+        try:
+            # resolve() follows symlinks, so one inside documents/ that points out is outside.
+            path = (documents_dir / source).resolve()
+            inside = path.is_relative_to(documents_dir)
+            hidden = not inside or any(p.startswith(".") for p in path.relative_to(documents_dir).parts)
+            found = not hidden and path.is_file() and path.suffix.lower() in DOCUMENT_TYPES
+        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
+            found = False
+        if not found:
             raise HTTPException(status_code=404, detail="No such document.")
         media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(
             path.suffix.lower(), "text/plain; charset=utf-8"
@@ -482,17 +510,32 @@ def build_app(app: ClinicApp) -> FastAPI:
     public.queue(default_concurrency_limit=4, max_size=128, api_open=False)
     staff_page.queue(default_concurrency_limit=2, api_open=False)
     users = dict(app.staff_users)
+    settings = app.settings
+    guard = LoginGuard(
+        users,
+        max_failures=settings.login_max_failures,
+        lock_seconds=settings.login_lock_minutes * 60,
+        failure_delay=settings.login_failure_delay,
+    )
 
-    def check(user: str, password: str) -> bool:
-        expected = users.get(user)
-        return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+    async def check(user: str, password: str) -> bool:
+        try:
+            return await guard.check(user, password, client_address.get())
+        except LoginLockedError as exc:  # the login form shows "Incorrect credentials"; clients see this
+            raise HTTPException(
+                status_code=429, detail=str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)}
+            ) from None
 
     gr.mount_gradio_app(
         server,
         staff_page,
         path="/staff",
         auth=check if users else None,
-        auth_message="<b>Clinic staff only.</b> Sign in with your staff account.",
+        auth_message=(
+            "<b>Clinic staff only.</b> Sign in with your staff account. After "
+            f"{settings.login_max_failures} failed sign-ins, sign-in is locked for "
+            f"{settings.login_lock_minutes:g} minutes."
+        ),
         show_error=False,
         footer_links=["api"] if users else [],
         enable_monitoring=False,
@@ -508,7 +551,18 @@ def build_app(app: ClinicApp) -> FastAPI:
         max_file_size="1mb",
         css=CSS,
     )
+    _expire_staff_sessions(server, settings.staff_session_minutes)
+    server.add_middleware(UploadOnlyUnder, prefix="/staff/")
+    server.add_middleware(ClientAddressMiddleware)
     return server
+
+
+def _expire_staff_sessions(server: FastAPI, session_minutes: float) -> None:
+    """Gradio keeps login tokens until restart; the staff page's expire instead."""
+    from starlette.routing import Mount
+
+    [staff_mount] = [r.app for r in server.routes if isinstance(r, Mount) and r.path == "/staff"]
+    staff_mount.tokens = session_store(session_minutes)
 
 
 # --- start-up ------------------------------------------------------------------------------
