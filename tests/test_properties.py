@@ -210,3 +210,126 @@ def test_query_rewriting_takes_any_text(query: str, glossary: str) -> None:
     for word in words[:5]:
         q.split_compound(word, known)
         q.similar(word, "laser")
+
+
+# --- nothing silently lost ------------------------------------------------------------------
+
+
+def _source_words(path: Path) -> list[str]:
+    """The words of a file as another tool reads them, independently of kb.readers."""
+    kind = docs.DOCUMENT_TYPES[path.suffix.lower()]
+    if kind == "pdf":
+        from pypdf import PdfReader
+
+        text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    elif kind == "docx":
+        import docx
+
+        document = docx.Document(str(path))
+        cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+        text = "\n".join([p.text for p in document.paragraphs] + cells)
+    elif kind in ("html", "markdown"):
+        from bs4 import BeautifulSoup
+
+        text = _plain(path)
+        if kind == "markdown":
+            from markdown_it import MarkdownIt
+
+            text = MarkdownIt("commonmark").enable("table").render(text)
+        soup = BeautifulSoup(text, "html.parser")
+        text = (soup.body or soup).get_text(" ")
+    else:
+        text = _plain(path)
+    return re.findall(r"\w+", text.lower())
+
+
+def _plain(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _lost_words(path: Path, folder: Path, embedder: Embedder) -> tuple[list[str], docs.Document]:
+    """Words of the file found in no passage, title, section or notice, nor in the text a
+    documented rule removed."""
+    document = docs.read_document(path, folder)
+    passages = split_document(document, embedder.count_tokens, 200, 1)
+    kept = " ".join(
+        [document.title, document.notice or ""]
+        + [p.text for p in passages]
+        + [p.section or "" for p in passages]
+    )
+    removed = " ".join(r.text for r in document.removed)
+    found = set(re.findall(r"\w+", (kept + " " + removed).lower()))
+    words = _source_words(path)
+    lost = []
+    for i, word in enumerate(words):
+        joined = {words[i - 1] + word if i else "", word + words[i + 1] if i + 1 < len(words) else ""}
+        if word not in found and not joined & found:  # "treat-" "ment" is "treatment" once re-joined
+            lost.append(word)
+    return lost, document
+
+
+def _generated_documents(folder: Path) -> list[Path]:
+    import docx
+    from conftest import LOREM_PAGES, write_pdf
+
+    paths = [write_pdf(folder / "guide.pdf", LOREM_PAGES, title="Aftercare Guide")]
+    document = docx.Document()
+    document.add_heading("Consent Form", level=0)
+    document.add_heading("Risks", level=1)
+    document.add_paragraph("Infection is uncommon but possible after ablative treatment.")
+    document.add_paragraph("Photo ID", style="List Bullet")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Signature", "Date"
+    table.cell(1, 0).text, table.cell(1, 1).text = "Patient", "Today"
+    document.save(folder / "consent.docx")
+    paths.append(folder / "consent.docx")
+    (folder / "page.html").write_text(
+        "<html><head><title>Prices</title><script>var tracking = 1;</script></head><body>"
+        "<nav><a>Home</a><a>Contact</a></nav><main><h1>Prices</h1><p>A consultation costs $150.</p>"
+        "<div class='share-box'>Share on Facebook</div><h2>Cards</h2><ul><li>Visa</li><li>Cash</li></ul>"
+        "</main><footer>Copyright Clinic</footer></body></html>",
+        encoding="utf-8",
+    )
+    (folder / "notes.txt").write_text(
+        "Parking is free after six.\n\nOPENING HOURS\n\nWe open at eight.\n\nShare this article\n",
+        encoding="utf-8",
+    )
+    (folder / "faq.md").write_text(
+        "# FAQ\n\n## Part one\n\n### Does it hurt?\n\nA little, see [our guide](https://example.com).\n\n"
+        "| Day | Hours |\n|---|---|\n| Monday | 8-18 |\n\n<div>Raw html block text.</div>\n\n## Last heading\n",
+        encoding="utf-8",
+    )
+    return paths + [folder / "page.html", folder / "notes.txt", folder / "faq.md"]
+
+
+def test_no_word_of_a_shipped_or_generated_document_is_silently_lost(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    from conftest import SHIPPED_DOCUMENTS
+
+    checked = [(path, SHIPPED_DOCUMENTS) for path in docs.find_documents(SHIPPED_DOCUMENTS)]
+    checked += [(path, tmp_path) for path in _generated_documents(tmp_path)]
+    for path, folder in checked:
+        lost, document = _lost_words(path, folder, embedder)
+        assert not lost, f"{path.name}: words in no passage and removed by no rule: {lost}"
+        for item in document.removed:
+            assert item.rule in docs.RULES, item
+        listing = docs.explain(path, folder)  # the debug listing names each rule
+        for item in document.removed:
+            assert f"[{item.rule}]" in listing
+
+
+def test_the_debug_listing_shows_what_each_rule_removed(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text(
+        "<html><body><nav>Home Contact</nav><main><h1>Prices</h1><p>Consultations cost $150.</p>"
+        "<script>track()</script></main><footer>Copyright</footer></body></html>",
+        encoding="utf-8",
+    )
+    listing = docs.explain(tmp_path / "page.html", tmp_path)
+    for line in ("[navigation] Home Contact", "[navigation] Copyright", "[code] track()", "[title] Prices"):
+        assert line in listing, listing
+    assert "[text] Consultations cost $150." in listing

@@ -47,6 +47,7 @@ RULES: dict[str, str] = {
     "hidden": "elements a web page hides from readers (HTML hidden / aria-hidden)",
     "sample notice": "the 'Sample document: ...' disclaimer, kept as the document's notice",
     "title": "a heading repeating the document's title, kept as the title",
+    "table header": "the header of a table's first column: each row is named by its own first cell",
 }
 
 
@@ -70,9 +71,12 @@ class Reading:
     removed: list[Removed] = field(default_factory=list)
 
 
-def labelled_rows(rows: list[list[str]], header: bool) -> Iterator[str]:
-    """Rows as ``cleaning.table_row_text`` sentences, the first row as labels if ``header``."""
+def labelled_rows(rows: list[list[str]], header: bool, removed: list[Removed] | None = None) -> Iterator[str]:
+    """Rows as ``cleaning.table_row_text`` sentences, the first row as labels if ``header``
+    (its first cell, which labels no cell of a row, goes to ``removed``)."""
     labels = rows[0] if header and rows else None
+    if labels and labels[0] and removed is not None:
+        removed.append(Removed(labels[0], "table header"))
     for cells in rows[1:] if labels else rows:
         text = cleaning.table_row_text(labels, cells)
         if text:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from kb import cleaning
 from kb.errors import DocumentError
-from kb.readers.base import Limits, Raw, Reading, labelled_rows
+from kb.readers.base import Limits, Raw, Reading, Removed, labelled_rows
 
 #: Most a .docx of more than ``_RATIO_FLOOR`` bytes unpacked may inflate; Word's own files
 #: stay well under 20 (text XML compresses about tenfold, pictures not at all).
@@ -71,10 +71,11 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
             ".doc, save it as .docx; otherwise save a fresh copy and ingest again."
         ) from exc
     raw: list[Raw] = []
+    removed: list[Removed] = []
     title = document.core_properties.title or None
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            raw.extend(Raw("paragraph", row, None, 0, "row") for row in _table_rows(item))
+            raw.extend(Raw("paragraph", row, None, 0, "row") for row in _table_rows(item, removed))
             continue
         style = (item.style.name if item.style is not None else "") or ""
         text = item.text
@@ -92,10 +93,10 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
             raw.append(Raw("paragraph", text, None, 0, role))
     if title is None:
         title = next((b.text for b in raw if b.kind == "heading" and b.level == 1), None)
-    return Reading(title, None, raw)
+    return Reading(title, None, raw, removed)
 
 
-def _table_rows(table) -> Iterator[str]:
+def _table_rows(table, removed: list[Removed]) -> Iterator[str]:
     """A Word table's rows as labelled sentences; the first row is the header when it has
     two or more filled cells (a form's "label | blank" rows have no header)."""
     rows: list[list[str]] = []
@@ -108,4 +109,4 @@ def _table_rows(table) -> Iterator[str]:
             seen.add(id(cell._tc))
             cells.append(cleaning.clean_inline(cell.text))
         rows.append(cells)
-    yield from labelled_rows(rows, header=len(rows) >= 2 and sum(bool(c) for c in rows[0]) >= 2)
+    yield from labelled_rows(rows, len(rows) >= 2 and sum(bool(c) for c in rows[0]) >= 2, removed)

@@ -85,7 +85,7 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
             if text:
                 removed.append(Removed(text, rule))
             tag.decompose()
-    raw = list(_walk_html(root))
+    raw = list(_walk_html(root, removed))
     h1 = next((b.text for b in raw if b.kind == "heading" and b.level == 1), None)
     return Reading(h1 or title, None, raw, removed)
 
@@ -113,7 +113,7 @@ def html_text(fragment: str) -> str:
     return soup.get_text(" ")
 
 
-def _walk_html(node, role: BlockRole = "text", depth: int = 0) -> Iterator[Raw]:
+def _walk_html(node, removed: list[Removed], role: BlockRole = "text", depth: int = 0) -> Iterator[Raw]:
     from bs4 import Comment, NavigableString, Tag
 
     inline: list[str] = []
@@ -139,18 +139,18 @@ def _walk_html(node, role: BlockRole = "text", depth: int = 0) -> Iterator[Raw]:
             yield Raw("heading", child.get_text(" ", strip=True), None, _HTML_HEADINGS[child.name])
         elif child.name == "table":
             yield from flush()
-            yield from _html_table(child)
+            yield from _html_table(child, removed)
         elif child.name == "br":
             inline.append(" ")
         elif child.name in _HTML_BLOCKS or child.find(structure):
             yield from flush()
-            yield from _walk_html(child, "item" if child.name == "li" else role, depth + 1)
+            yield from _walk_html(child, removed, "item" if child.name == "li" else role, depth + 1)
         else:
             inline.append(child.get_text())
     yield from flush()
 
 
-def _html_table(table) -> Iterator[Raw]:
+def _html_table(table, removed: list[Removed]) -> Iterator[Raw]:
     """The caption, then each row as a labelled sentence; the first row is the header when
     all its cells are ``th``."""
     caption = table.find("caption")
@@ -165,5 +165,5 @@ def _html_table(table) -> Iterator[Raw]:
         for row in rows
     ]
     header = bool(rows) and all(c.name == "th" for c in rows[0].find_all(["th", "td"], recursive=False))
-    for text in labelled_rows([row for row in cells if any(row)], header and any(cells[0])):
+    for text in labelled_rows([row for row in cells if any(row)], header and any(cells[0]), removed):
         yield Raw("paragraph", text, None, 0, "row")

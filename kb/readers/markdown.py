@@ -4,7 +4,7 @@ tables (labelled rows), code blocks; raw HTML blocks are read as text."""
 from __future__ import annotations
 
 from kb import cleaning
-from kb.readers.base import Limits, Raw, Reading, labelled_rows
+from kb.readers.base import Limits, Raw, Reading, Removed, labelled_rows
 from kb.readers.encoding import decode_text
 
 
@@ -13,6 +13,7 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
 
     tokens = MarkdownIt("commonmark").enable("table").parse(decode_text(data, source))
     raw: list[Raw] = []
+    removed: list[Removed] = []
     heading_level = 0
     lists = 0  # depth of bullet or ordered lists around the current token
     table: list[list[str]] | None = None
@@ -30,7 +31,7 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
             table = []
         elif token.type == "table_close" and table is not None:
             # A Markdown table always has a header row.
-            raw.extend(Raw("paragraph", text, None, 0, "row") for text in labelled_rows(table, True))
+            raw.extend(Raw("paragraph", text, None, 0, "row") for text in labelled_rows(table, True, removed))
             table = None
         elif token.type == "tr_open":
             row = []
@@ -53,7 +54,7 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
 
             raw.append(Raw("paragraph", html_text(token.content)))
     title = next((b.text for b in raw if b.kind == "heading" and b.level == 1), None)
-    return Reading(title, None, raw)
+    return Reading(title, None, raw, removed)
 
 
 def _markdown_inline_text(token) -> str:

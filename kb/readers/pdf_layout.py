@@ -232,7 +232,7 @@ def _pdf_page_blocks(lines: list[_Line], page: int, style: _PdfStyle, removed: l
 
     i = 0
     while i < len(lines):
-        end, rows = _pdf_table(lines, i, style, page)
+        end, rows = _pdf_table(lines, i, style, page, removed)
         if rows is not None:
             flush()
             out.extend(rows)
@@ -311,7 +311,9 @@ def _reads_as_heading(text: str, larger: bool) -> bool:
     return text[0].isupper() or text[0].isdigit() or text[0] in "\"“‘'(["
 
 
-def _pdf_table(lines: list[_Line], i: int, style: _PdfStyle, page: int) -> tuple[int, list[Raw] | None]:
+def _pdf_table(
+    lines: list[_Line], i: int, style: _PdfStyle, page: int, removed: list[Removed]
+) -> tuple[int, list[Raw] | None]:
     """Table rows starting at ``lines[i]``.
 
     Returns (end, rows) for a table; (end, None) for lines that line up in columns but were
@@ -348,7 +350,7 @@ def _pdf_table(lines: list[_Line], i: int, style: _PdfStyle, page: int) -> tuple
     rows = _pdf_rows(lines[i:end], columns)
     if not _row_major(rows):
         return end, None
-    return end, _table_row_blocks(rows, columns, style, page, at_top=i == 0)
+    return end, _table_row_blocks(rows, columns, style, page, i == 0, removed)
 
 
 def _column_of(cell: _Cell, columns: list[float], tolerance: float = 3.0) -> int | None:
@@ -390,7 +392,12 @@ def _row_major(rows: list[list[_Line]]) -> bool:
 
 
 def _table_row_blocks(
-    rows: list[list[_Line]], columns: list[float], style: _PdfStyle, page: int, at_top: bool
+    rows: list[list[_Line]],
+    columns: list[float],
+    style: _PdfStyle,
+    page: int,
+    at_top: bool,
+    removed: list[Removed],
 ) -> list[Raw]:
     cells = [_row_cells(row, columns) for row in rows]
     looks = [_row_look(row) for row in rows]
@@ -399,6 +406,8 @@ def _table_row_blocks(
     bold = [all(c.bold for line in row for c in line.cells) for row in rows]
     if len(rows) >= 2 and ((bold[0] and not all(bold[1:])) or looks[0] not in looks[1:]):
         header, cells = cells[0], cells[1:]
+        if header[0]:
+            removed.append(Removed(header[0], "table header", page))
     elif at_top and style.header is not None and len(style.header) == len(columns):
         header = style.header  # the table runs on from the previous page
     style.header = header
