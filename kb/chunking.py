@@ -63,7 +63,8 @@ class Passage:
 
 def embedding_text(title: str, section: str | None, text: str) -> str:
     context = [title] if not section or section == title else [title, section]
-    if text.startswith(context[-1]):  # a question heading already opens the text
+    # A question heading already opens the text (after its part's heading, if any).
+    if text.startswith(context[-1]) or context[-1] in text.split("\n\n", 2)[:2]:
         context.pop()
     return "\n".join([*context, text])
 

@@ -96,6 +96,20 @@ def huge_page_count_pdf(path: Path, marker: str) -> Path:
     return path
 
 
+def huge_page_count_encrypted_pdf(path: Path) -> Path:
+    """An encrypted one-page PDF whose page tree claims 99,999 pages (pypdf takes an
+    encrypted file's page count from /Count as it stands). The object keeps its length, so
+    the cross-reference table stays right."""
+    encrypted_pdf(path.with_suffix(".one"), "", "AES-128", "billionform")
+    data = path.with_suffix(".one").read_bytes()
+    tree = re.search(rb"<<\n/Count 1\n/Kids \[ (\d+ 0 R) \]\n/Type /Pages\n>>", data)
+    same_length = b"<</Count 99999\n/Kids [%s]\n/Type/Pages\n>>" % tree.group(1)
+    assert len(same_length) == len(tree.group())
+    path.write_bytes(data[: tree.start()] + same_length + data[tree.end() :])
+    path.with_suffix(".one").unlink()
+    return path
+
+
 def scanned_pdf(path: Path) -> Path:
     def draw(c, n):
         c.rect(50, 50, 400, 600, fill=1)  # a "photo" of a page: no text layer
@@ -234,6 +248,16 @@ def scripted_html(path: Path, marker: str) -> Path:
 
 
 RUSSIAN = "Парковка для пациентов бесплатная, вход со двора."
+
+
+POLISH = "Parking przy ulicy Łódzkiej jest bezpłatny dla pacjentów."
+
+
+def latin2_html(path: Path) -> Path:
+    """A Central European page: read as Windows-1252 (the fallback) it would be mojibake."""
+    page = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2"></head><body><p>{POLISH}</p></body></html>'
+    path.write_bytes(page.encode("iso-8859-2"))
+    return path
 
 
 def cp1251_html(path: Path) -> Path:

@@ -47,6 +47,7 @@ def _make_folder(folder: Path, outside: Path) -> None:
     h.truncated_pdf(folder / "truncated.pdf", "truncword")
     h.broken_xref_pdf(folder / "broken-xref.pdf", "brokenxrefword")
     h.huge_page_count_pdf(folder / "billion-pages.pdf", "billionword")
+    h.huge_page_count_encrypted_pdf(folder / "billion-pages-encrypted.pdf")
     h.scanned_pdf(folder / "scan.pdf")
     h.mostly_images_pdf(folder / "album.pdf", "albumword")
     h.rotated_pdf(folder / "rotated.pdf", "rotatedword")
@@ -63,6 +64,7 @@ def _make_folder(folder: Path, outside: Path) -> None:
     h.deep_html(folder / "deep.html", "deepword")
     h.scripted_html(folder / "scripts.html", "scriptedword")
     h.cp1251_html(folder / "parking-ru.html")
+    h.latin2_html(folder / "parking-pl.html")
     # Text
     (folder / "one-sentence-utf16.txt").write_bytes(
         "Parking is free for patients in the basement garage.".encode("utf-16")
@@ -225,6 +227,7 @@ READ = {
     "truncated.pdf": "truncword page closes here",
     "broken-xref.pdf": "brokenxrefword page closes here",
     "billion-pages.pdf": "billionword leaflet has one page",
+    "billion-pages-encrypted.pdf": "billionform consent form",
     "album.pdf": "albumword photo album",
     "rotated.pdf": "rotatedword poster is printed sideways",
     "columns.pdf": "ointment such as columnword balm for the first five days.",
@@ -232,6 +235,7 @@ READ = {
     "deep.html": "deepword room is at the very bottom",
     "scripts.html": "scriptedword waiting room has free tea",
     "parking-ru.html": h.RUSSIAN,
+    "parking-pl.html": h.POLISH,
     "one-sentence-utf16.txt": "Parking is free for patients in the basement garage.",
     "ünïcödé naмe.txt": "The quokka clinic cat sleeps at reception.",
     "notice.txt": "Parking is free for all patients after six.",
@@ -252,6 +256,14 @@ def test_an_odd_but_readable_file_is_read(
     _, report = hostile
     assert source in report.added, _failed(report).get(source) or _skipped(report).get(source)
     assert expected in _text_of(knowledge_base, source)
+
+
+def test_a_pdf_over_the_page_limit_is_refused_before_its_pages_are_read(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "long.pdf", LOREM_PAGES)
+    with pytest.raises(
+        DocumentError, match=r"long.pdf: the PDF claims 3 pages, over the limit of 2\. Split it"
+    ):
+        docs.read_document(path, tmp_path, limits=docs.Limits(max_pages=2))
 
 
 def test_right_to_left_pages_read_in_logical_order(tmp_path: Path) -> None:
