@@ -39,7 +39,8 @@ class FeedbackStore:
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL's default (NORMAL) may lose the last votes on power loss; FULL syncs each.
+            # Said outright: some SQLite builds default WAL databases to NORMAL, which may
+            # lose the last votes on a power cut; FULL syncs each one.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS votes (id INTEGER PRIMARY KEY, question TEXT NOT NULL, "

@@ -249,8 +249,8 @@ def open_generation(index_dir: Path, name: str | None = None) -> Generation:
     path = index_dir / GENERATIONS / name
     if not (path / MANIFEST).exists():
         raise IndexNotFoundError(
-            f"{index_dir}/{CURRENT} names generation {name!r}, which is missing. "
-            f"Rebuild the index: python ingest.py --rebuild --index {index_dir}"
+            f"{index_dir}/{CURRENT} names generation {name!r}, which is missing. Run the ingest "
+            f"to write a new one and name it there: python ingest.py --index {index_dir}"
         )
     try:
         return Generation(path)

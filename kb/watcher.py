@@ -84,16 +84,14 @@ class IndexWatcher:
                 return True
             self.refused = name
             logger.error(
-                "Index generation %r, named in %s/%s, cannot be served: %s Still serving %r; this "
-                "generation is not tried again until %s changes. Run python ingest.py --index %s to "
-                "write a new generation; the site switches to it by itself.",
+                "Cannot switch to index generation %r: %s Still serving %r; %r is not tried again "
+                "until %s names another generation (the site switches to the next one an ingest "
+                "writes: python ingest.py).",
                 name,
-                self.kb.settings.index_dir,
-                store.CURRENT,
                 exc,
                 serving,
+                name,
                 store.CURRENT,
-                self.kb.settings.index_dir,
                 exc_info=not isinstance(exc, KBError),
             )
             return False

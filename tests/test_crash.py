@@ -221,9 +221,16 @@ def test_a_kill_leaves_a_complete_index_and_a_rerun_finishes(
     settings = Settings(documents_dir=run["folder"] / "documents", index_dir=index_dir)
     folders = sorted(p.name for p in (index_dir / store.GENERATIONS).iterdir())
 
-    # The kill struck where it was meant to.
     current = store.current_generation_name(index_dir)
     complete = [n for n in folders if not n.endswith(".partial")]
+    # CURRENT names a complete generation: the old one or the new one, never a mix; and
+    # every folder not marked .partial is complete too.
+    _assert_complete(index_dir, current).close()
+    assert (current == crash_runs["old"]) == (expected == OLD), current
+    for name in complete:
+        _assert_complete(index_dir, name).close()
+
+    # The kill struck where it was meant to.
     assert {
         "nothing": folders == sorted([crash_runs["first"], crash_runs["old"]]),
         "cache grew": _cache_rows(index_dir) > run["cache_before"],
@@ -233,11 +240,6 @@ def test_a_kill_leaves_a_complete_index_and_a_rerun_finishes(
         "unpruned": len(complete) == 3 and current == complete[-1],
     }[evidence], folders
 
-    # CURRENT names a complete generation: the old one or the new one, never a mix; and
-    # every folder not marked .partial is complete too.
-    assert (current == crash_runs["old"]) == (expected == OLD), current
-    for name in complete:
-        _assert_complete(index_dir, name).close()
     kb = KnowledgeBase(settings, embedder)
     assert kb.generation.name == current
     sources = {d.source for d in kb.documents()}
