@@ -45,13 +45,20 @@ from kb.auth import (  # noqa: E402
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.documents import DOCUMENT_TYPES  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
-from kb.errors import IndexFormatError, IndexNotFoundError, KBError, LoginLockedError  # noqa: E402
+from kb.errors import (  # noqa: E402
+    IndexDamagedError,
+    IndexFormatError,
+    IndexNotFoundError,
+    KBError,
+    LoginLockedError,
+)
 from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 from kb.progress import ConsoleProgress  # noqa: E402
 from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
+from kb.watcher import IndexWatcher  # noqa: E402
 from kb.worker import IngestJob  # noqa: E402
 
 logger = logging.getLogger("kb.app")
@@ -312,13 +319,11 @@ class ClinicApp:
 
     # hot reload -------------------------------------------------------------------------
     def watch_index(self, every: float = 1.0) -> None:
-        """Switch to each new generation an ingest writes (run in a daemon thread)."""
+        """Switch to each new generation an ingest writes (run in a daemon thread). One
+        that cannot be served is logged once and left alone until CURRENT changes."""
+        watcher = IndexWatcher(self.kb, every)
         while not self._stop.wait(every):
-            try:
-                if self.kb.refresh():
-                    logger.warning("Now serving index generation %s", self.kb.generation.name)
-            except KBError as exc:  # keep serving the generation we have
-                logger.error("Could not switch to the new index: %s", exc)
+            watcher.check()
 
     def stop(self) -> None:
         self._stop.set()
@@ -585,8 +590,10 @@ def load_knowledge_base(settings: Settings) -> KnowledgeBase:
     embedder = Embedder(settings.model)
     try:
         return KnowledgeBase(settings, embedder)
-    except (IndexNotFoundError, IndexFormatError) as exc:  # none yet, or an older version's
-        why = "yet" if isinstance(exc, IndexNotFoundError) else "of this version"
+    except (IndexNotFoundError, IndexFormatError, IndexDamagedError) as exc:
+        # None yet, an older version's, or a damaged one with no complete generation to
+        # fall back on (kb.store.open_current falls back when there is one).
+        why = {IndexFormatError: "of this version", IndexDamagedError: "that can be read"}.get(type(exc), "yet")
         print(
             f"No index {why} in {settings.index_dir}/: building it from {settings.documents_dir}/ …",
             flush=True,
