@@ -3,6 +3,7 @@
     python ingest.py                      # add new, re-embed changed, drop deleted documents
     python ingest.py --rebuild            # re-read every document
     python ingest.py --documents D --index I --model PATH
+    python ingest.py --explain documents/faq.md   # how one file reads, and what cleaning removed
 
 Exit codes: 0 all documents ingested; 1 the index was updated but some documents failed
 (each is listed with its reason); 2 nothing was done (bad arguments, missing documents
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 from kb.config import ENV_VARS, Settings
+from kb.documents import explain_file
 from kb.embedding import Embedder
 from kb.errors import IngestLockedError, KBError
 from kb.golden import golden_summary
@@ -53,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip asking the golden questions after an ingest that changed something",
     )
+    parser.add_argument(
+        "--explain",
+        type=Path,
+        metavar="FILE",
+        help="show how FILE reads (its blocks, and each line cleaning removed with the rule); builds nothing",
+    )
     return parser
 
 
@@ -68,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             vector_index=args.vector_index,
             passage_tokens=args.passage_tokens,
         )
+        if args.explain is not None:
+            print(explain_file(args.explain, settings))
+            return EXIT_OK
         embedder = Embedder(settings.model)
         with ConsoleProgress(enabled=not args.quiet) as progress:
             report = ingest(settings, embedder=embedder, rebuild=args.rebuild, progress=progress)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb import cleaning
+from kb.config import Settings
 from kb.errors import DocumentError
 from kb.readers import READERS
 from kb.readers.base import RULES, BlockKind, BlockRole, Limits, Raw, Removed
@@ -46,6 +47,7 @@ __all__ = [
     "Skipped",
     "decode_text",
     "explain",
+    "explain_file",
     "find_documents",
     "read_document",
     "scan_documents",
@@ -368,6 +370,23 @@ def explain(path: Path, documents_dir: Path, **options: object) -> str:
         page = f"p{item.page} " if item.page else ""
         lines.append(f"  {page}[{item.rule}] {_short(item.text)}")
     return "\n".join(lines)
+
+
+def explain_file(path: Path, settings: Settings) -> str:
+    """``explain`` for a file named on the command line, read with the ingest's limits; a
+    file outside the documents folder is read as if its own folder were that folder."""
+    # Absolute, not resolved: read_document itself refuses links and what resolves outside.
+    path = Path(os.path.abspath(path))
+    folder = Path(os.path.abspath(settings.documents_dir))
+    if not str(path).startswith(str(folder) + os.sep):
+        folder = path.parent
+    return explain(
+        path,
+        folder,
+        max_bytes=settings.max_document_bytes,
+        limits=Limits(max_unpacked_bytes=settings.max_unpacked_bytes),
+        max_seconds=settings.max_read_seconds,
+    )
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -383,3 +383,15 @@ def test_no_timer_outside_the_main_thread() -> None:
     thread.start()
     thread.join()
     assert seen  # finished without an alarm
+
+
+def test_the_command_line_explains_how_a_file_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import SHIPPED_DOCUMENTS
+
+    import ingest as cli
+
+    assert cli.main(["--explain", str(SHIPPED_DOCUMENTS / "aftercare-day-by-day.pdf")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("aftercare-day-by-day.pdf: pdf, title 'Aftercare: Day by Day'")
+    assert "[running header/footer] Aftercare: Day by Day · Page 1" in out
+    assert "[sample notice]" in out and "[row]" in out
