@@ -8,6 +8,7 @@ Layout::
                            passage), sentences.faiss (one per sentence), lexical/ (BM25)
       embeddings.sqlite    vector cache keyed by model + embedding text hash
       ingest.lock          held by the one ingest allowed at a time
+      feedback.sqlite      visitors' votes (kb.feedback), kept across generations
 
 A generation is written under ``generations/<name>.partial``, read back and checked,
 synced, renamed, and only then named in ``CURRENT``; a crash at any moment leaves the
@@ -519,14 +520,17 @@ def is_disk_full(exc: BaseException) -> bool:
 
 def _disk_full(index_dir: Path, doing: str, exc: BaseException) -> DiskFullError:
     return DiskFullError(
-        f"The disk is full ({exc.__class__.__name__}: {_first_line(exc)}, {doing} in {index_dir}/); "
+        f"The disk is full ({exc.__class__.__name__}: {_brief(exc)}, {doing} in {index_dir}/); "
         "free some space and run the ingest again. The previous index stays in service."
     )
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1][-200:] if text else exc.__class__.__name__
+def _brief(exc: BaseException) -> str:
+    """The cause in the error's message: its last line, without FAISS's source location
+    ("Error in ... at index_write.cpp:499: Error: '...' failed: "), cut short."""
+    lines = str(exc).strip().splitlines()
+    text = lines[-1].rsplit("failed: ", 1)[-1] if lines else exc.__class__.__name__
+    return text if len(text) <= 200 else "…" + text[-200:]
 
 
 def heading_texts(passages: Sequence[Passage]) -> list[str]:
