@@ -71,9 +71,13 @@ def _letters(text: str) -> Counter[str]:
 # --- reading ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "page.html", "faq.md"])
+@pytest.mark.parametrize("name", ["notes.txt", "page.html", "faq.md", "leaflet.pdf", "form.docx"])
 @PROPERTY
-@given(data=st.binary(max_size=400))
+@given(
+    data=st.one_of(
+        st.binary(max_size=400), st.sampled_from([b"%PDF-1.7\n", b"PK\x03\x04"]).map(lambda h: h + bytes(50))
+    )
+)
 def test_any_bytes_read_or_fail_with_a_document_error(name: str, data: bytes) -> None:
     _read(data, name)
 

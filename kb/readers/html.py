@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from kb import cleaning
+from kb.errors import DocumentError
 from kb.readers.base import BlockRole, Limits, Raw, Reading, Removed, labelled_rows
 from kb.readers.encoding import decode_html
 
@@ -60,8 +61,15 @@ _HTML_NOISE_ATTR = (
 
 def read(data: bytes, source: str, limits: Limits) -> Reading:
     from bs4 import BeautifulSoup
+    from bs4.exceptions import ParserRejectedMarkup
 
-    soup = BeautifulSoup(decode_html(data, source), "html.parser")
+    try:
+        soup = BeautifulSoup(decode_html(data, source), "html.parser")
+    except ParserRejectedMarkup as exc:
+        raise DocumentError(
+            f"{source}: the page's markup could not be parsed ({str(exc).splitlines()[-1].strip()}). "
+            "Open it in a browser, save it again (or save it as PDF) and upload that."
+        ) from None
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     root = soup.find("main") or soup.find("article") or soup.body or soup
     removed = _outside(root)
@@ -106,8 +114,12 @@ def _outside(root) -> list[Removed]:
 def html_text(fragment: str) -> str:
     """The text of an HTML fragment (raw HTML inside Markdown), without code."""
     from bs4 import BeautifulSoup
+    from bs4.exceptions import ParserRejectedMarkup
 
-    soup = BeautifulSoup(fragment, "html.parser")
+    try:
+        soup = BeautifulSoup(fragment, "html.parser")
+    except ParserRejectedMarkup:
+        return fragment  # not markup after all: its text as written
     for tag in soup.find_all(_HTML_CODE):
         tag.decompose()
     return soup.get_text(" ")
