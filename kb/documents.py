@@ -68,6 +68,9 @@ DOCUMENT_TYPES: dict[str, str] = {
     ".txt": "text",
 }
 
+#: Files are opened without following a link, and without waiting on a pipe put in their place.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
 #: A paragraph longer than this (a 2 MB file on one line) is split into blocks of at most
 #: this many characters, at a sentence end where there is one, else between words.
 MAX_BLOCK_CHARS = 10_000
@@ -191,8 +194,9 @@ def source_name(path: Path, documents_dir: Path) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256; like ``read_document`` it never opens a link (nor waits on a pipe)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -277,9 +281,8 @@ def _read_bytes(path: Path, documents_dir: Path, source: str, max_bytes: int | N
             f"{source}: is a link to a place outside the documents folder; it was not read. "
             "Copy the document itself into the folder."
         )
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         raise DocumentError(f"{source}: could not be opened ({exc.strerror}).") from None
     with os.fdopen(fd, "rb") as f:
