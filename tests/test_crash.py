@@ -23,6 +23,7 @@ import pytest
 from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
+from kb.errors import IndexNotFoundError
 from kb.ingest import ingest
 from kb.search import KnowledgeBase
 
@@ -118,6 +119,8 @@ KILL_POINTS: dict[str, tuple[dict, str, str]] = {
     ),
 }
 
+FIRST_BUILD = "first build, before its generation is renamed into place"
+
 # A disk that fills up while the new generation is written: the file size limit each run
 # gets, and the writer that must meet it. The limits are set from the sizes of the first
 # index's files (see ``crash_runs``).
@@ -171,6 +174,14 @@ def crash_runs(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
             job |= spec
         jobs.append(job)
         runs[name] = {"folder": folder, "cache_before": _cache_rows(folder / "index")}
+    # The very first build, killed when its generation is complete but not yet in place.
+    folder = base / "first-build"
+    _write_documents(folder / "documents", NEW)
+    jobs.append(
+        {"name": FIRST_BUILD, "log": str(folder / "log.txt"), "kind": "kill", "index": str(folder / "index")}
+        | {"documents": str(folder / "documents"), **KILL_POINTS["before the generation is renamed into place"][0]}
+    )
+    runs[FIRST_BUILD] = {"folder": folder}
     plan = base / "plan.json"
     plan.write_text(json.dumps(jobs), encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -253,6 +264,24 @@ def test_a_kill_leaves_a_complete_index_and_a_rerun_finishes(
     _assert_no_leftovers(index_dir)
     _assert_complete(index_dir, store.current_generation_name(index_dir)).close()
     assert kb.refresh() and kb.search(NEW_QUESTION, 1)[0].source == "parking.md"
+
+
+def test_a_kill_during_the_first_build_leaves_no_index_and_a_rerun_builds_it(
+    crash_runs: dict, embedder: Embedder
+) -> None:
+    run = crash_runs["runs"][FIRST_BUILD]
+    assert run.get("signal") == signal.SIGKILL, f"not killed at its point ({run}):\n{_log(run)}"
+    index_dir = run["folder"] / "index"
+    settings = Settings(documents_dir=run["folder"] / "documents", index_dir=index_dir)
+    assert store.current_generation_name(index_dir) is None
+    assert [p.name.endswith(".partial") for p in (index_dir / store.GENERATIONS).iterdir()] == [True]
+    # No index yet, as before the build began: the app builds one at start (app.py).
+    with pytest.raises(IndexNotFoundError, match="python ingest.py"):
+        KnowledgeBase(settings, embedder)
+    report = ingest(settings, embedder=embedder)
+    assert report.ok and len(report.added) == len(DOCUMENTS) + 1
+    _assert_no_leftovers(index_dir)
+    assert KnowledgeBase(settings, embedder).search(NEW_QUESTION, 1)[0].source == "parking.md"
 
 
 @pytest.mark.parametrize("case", DISK_FULL)
