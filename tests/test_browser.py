@@ -17,20 +17,26 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgro
 
 
 @pytest.fixture(scope="module")
-def page(shipped_index: Settings, tmp_path_factory: pytest.TempPathFactory):
+def browser():
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("Debian's chromium is not installed; run `make test`, which installs it.")
-    running = RunningApp(copy_of(shipped_index, tmp_path_factory.mktemp("browser")))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
-        tab = browser.new_page(viewport={"width": 1200, "height": 1300})
-        tab.goto(running.url)
-        yield tab
-        browser.close()
+        launched = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, shipped_index: Settings, tmp_path_factory: pytest.TempPathFactory):
+    running = RunningApp(copy_of(shipped_index, tmp_path_factory.mktemp("browser")))
+    tab = browser.new_page(viewport={"width": 1200, "height": 1300})
+    tab.goto(running.url)
+    yield tab
+    tab.close()
     running.stop()
 
 
@@ -99,3 +105,132 @@ def test_staff_page_asks_for_a_login_first(page, shipped_index) -> None:
     expect(page.get_by_text("Clinic staff only.")).to_be_visible()
     expect(page.get_by_text("Re-ingest now")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "staff-login.png"))
+
+
+# --- hostile text is shown as text, never run ------------------------------------------------
+
+HOSTILE_NAME = "<img src=x onerror=alert('name')>.txt"
+HOSTILE_TEXT = (
+    "Zebra Pumpkin <script>alert('title')</script> Notes\n\n"
+    "The zebra pumpkin protocol says <img src=x onerror=alert('img')> keep the skin moist after "
+    "the laser. Read <a href=\"javascript:alert('link')\">the zebra pumpkin leaflet</a> before "
+    "your visit. <svg onload=alert('svg')></svg> Then rest.\n"
+)
+HOSTILE_MARKDOWN = (
+    "# Zebra pumpkin <img src=x onerror=alert('heading')> guide\n\n"
+    "## Section <script>alert('section')</script> zebra\n\n"
+    "The zebra pumpkin guide tells you <b onmouseover=alert('bold')>bold</b> things about aftercare "
+    "and <iframe src=javascript:alert('iframe')></iframe> more.\n"
+)
+#: Elements hostile text would create if it were ever taken as markup.
+INJECTED = "img, script:not([src]):not([type]), svg[onload], iframe, a[href^='javascript'], b[onmouseover]"
+
+
+@pytest.fixture(scope="module")
+def hostile(browser, embedder, tmp_path_factory: pytest.TempPathFactory):
+    """A page on an index of hostile documents, with a vote limit of 3 a minute."""
+    from kb.ingest import ingest
+
+    base = tmp_path_factory.mktemp("hostile")
+    documents = base / "documents"
+    documents.mkdir()
+    (documents / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
+    (documents / "hostile.md").write_text(HOSTILE_MARKDOWN, encoding="utf-8")
+    settings = Settings(documents_dir=documents, index_dir=base / "index")
+    report = ingest(settings, embedder=embedder)
+    assert report.ok, report.failed
+    running = RunningApp(settings, env={"KB_VOTES_PER_MINUTE": "3"})
+    tab = browser.new_page(viewport={"width": 1200, "height": 1300})
+    dialogs: list[str] = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    tab.goto(running.url)
+    yield tab, dialogs, running
+    tab.close()
+    running.stop()
+
+
+def injected(page, scope: str) -> list[str]:
+    """Outer HTML of every element hostile text would have made inside ``scope``."""
+    return page.eval_on_selector_all(
+        ", ".join(f"{scope} {sel.strip()}" for sel in INJECTED.split(",")),
+        "els => els.map(e => e.outerHTML)",
+    )
+
+
+def test_hostile_passages_are_shown_as_text(hostile) -> None:
+    from playwright.sync_api import expect
+
+    page, dialogs, _ = hostile
+    ask(page, "What does the zebra pumpkin protocol say?")
+    cards = page.locator(".kb-card")
+    expect(cards.first).to_be_visible(timeout=30_000)
+    expect(cards).to_have_count(2)
+    text = " ".join(cards.all_inner_texts())
+    for literal in (
+        "<img src=x onerror=alert('img')>",
+        "<a href=\"javascript:alert('link')\">",
+        "<svg onload=alert('svg')></svg>",
+        "<b onmouseover=alert('bold')>bold",
+        "<iframe src=javascript:alert('iframe')>",
+        "<img src=x onerror=alert('heading')>",
+        "<script>alert('title')</script>",
+        HOSTILE_NAME,
+    ):
+        assert literal in text, literal
+    page.locator(".kb-card").first.hover()
+    page.wait_for_timeout(500)  # time for an onerror or onload to fire, if any could
+    assert injected(page, ".kb-card") == []
+    assert dialogs == []
+    page.screenshot(path=str(ARTIFACTS / "hostile-cards.png"))
+
+
+def test_hostile_questions_are_shown_as_text(hostile) -> None:
+    from playwright.sync_api import expect
+
+    page, dialogs, _ = hostile
+    covered = "<img src=x onerror=alert('q1')> zebra pumpkin <script>alert('q2')</script>"
+    ask(page, covered)
+    expect(page.locator(".kb-card").first).to_be_visible(timeout=30_000)
+    # Misspelt "onmousover" is corrected to a word of the hostile documents, so the
+    # "Also searched for" line shows too.
+    not_covered = "<u onmousover=prompt(1)>What is the capital of Australia?</u>"
+    ask(page, not_covered)
+    expect(page.locator(".kb-not-covered")).to_contain_text("don't cover", timeout=30_000)
+    expect(page.locator(".kb-searched")).to_contain_text("Also searched for: onmouseover")
+    page.wait_for_timeout(500)
+    assert page.locator("#question textarea").input_value() == not_covered
+    assert injected(page, "#notice") == [] and injected(page, ".kb-card") == []
+    assert dialogs == []
+
+
+def test_hostile_document_names_and_titles_are_shown_as_text_in_the_list(hostile) -> None:
+    from playwright.sync_api import expect
+
+    page, dialogs, _ = hostile
+    page.get_by_role("tab", name="Documents").click()
+    table = page.locator(".kb-documents")
+    expect(table).to_be_visible(timeout=20_000)
+    expect(table).to_contain_text(HOSTILE_NAME)
+    page.wait_for_timeout(500)
+    assert injected(page, ".kb-documents") == [] and dialogs == []
+    page.get_by_role("tab", name="Ask").click()
+
+
+def test_votes_are_limited_per_client(hostile) -> None:
+    """Votes through the page (there is no API for them): 3 a minute here, then refused."""
+    from playwright.sync_api import expect
+
+    from kb.feedback import FeedbackStore
+
+    page, _, running = hostile
+    ask(page, "What does the zebra pumpkin protocol say?")
+    expect(page.locator(".kb-card").first).to_be_visible(timeout=30_000)
+    vote = page.locator(".kb-vote").first
+    for _ in range(3):
+        vote.click()
+        expect(page.get_by_text("Thank you for the feedback.").last).to_be_visible(timeout=10_000)
+    vote.click()
+    expect(page.get_by_text("Too many votes; try again in a minute.")).to_be_visible(timeout=10_000)
+    votes = FeedbackStore(running.settings.index_dir / "feedback.sqlite").recent()
+    assert len(votes) == 3 and {v.vote for v in votes} == {"helpful"}
+    page.screenshot(path=str(ARTIFACTS / "votes-limited.png"))
