@@ -135,8 +135,15 @@ def test_start_up_falls_back_to_the_newest_complete_generation(
     assert newer in warning.getMessage() and older in warning.getMessage()
     assert "python ingest.py" in warning.getMessage()
     assert kb.search("When is the clinic open on Saturday?", 1)[0].source == "hours.txt"
-    # With nothing to fall back on, the error says what to run (and app.py builds an index).
-    shutil.rmtree(_generation_dir(built, older))
+    # With nothing to fall back on (the older generation gone too, or built with another
+    # model, whose vectors must never answer), the error says what to run (app.py then
+    # builds an index).
+    if how == "missing":
+        shutil.rmtree(_generation_dir(built, older))
+    else:
+        path = _generation_dir(built, older) / store.MANIFEST
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps({**manifest, "model": "/models/other"}), encoding="utf-8")
     with pytest.raises((IndexNotFoundError, IndexDamagedError), match="python ingest.py"):
         KnowledgeBase(built, embedder)
     # The next ingest writes a new generation, names it, and clears the way.
