@@ -22,6 +22,8 @@ from kb.ingest import IngestReport, ingest
 from kb.report import format_report
 from kb.search import KnowledgeBase
 
+pytestmark = pytest.mark.slow  # one ingest of every file below with the real model
+
 GOOD = ["aftercare.pdf", "faq.md", "hours.txt"]
 MAX_BYTES = 3 * 2**20
 MAX_SECONDS = 3.0

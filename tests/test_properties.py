@@ -20,7 +20,7 @@ from kb.embedding import Embedder
 from kb.errors import DocumentError, QueryError
 
 PROPERTY = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 MAX_TOKENS = 64  # small, so that short inputs already make several passages
 
