@@ -55,7 +55,7 @@ from kb.errors import (  # noqa: E402
 from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
-from kb.progress import ConsoleProgress  # noqa: E402
+from kb.progress import ConsoleProgress, log_warnings_only  # noqa: E402
 from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
 from kb.watcher import IndexWatcher  # noqa: E402
@@ -512,7 +512,11 @@ def build_app(app: ClinicApp) -> FastAPI:
         return RedirectResponse("/staff/")
 
     public, staff_page = build_public(app), build_staff(app)
-    public.queue(default_concurrency_limit=4, max_size=128, api_open=False)
+    public.queue(
+        default_concurrency_limit=app.settings.queue_concurrency,
+        max_size=app.settings.queue_size,
+        api_open=False,
+    )
     staff_page.queue(default_concurrency_limit=2, api_open=False)
     users = dict(app.staff_users)
     settings = app.settings
@@ -608,8 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG
+    log_warnings_only("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(
             documents_dir=args.documents, index_dir=args.index, host=args.host, port=args.port

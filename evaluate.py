@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 import os
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from kb import beir, evaluation  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
+from kb.progress import log_warnings_only  # noqa: E402
 from kb.search import KnowledgeBase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG
+    log_warnings_only()
     names = args.configs.split(",") if args.configs else list(CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:

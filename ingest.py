@@ -13,7 +13,6 @@ folder, model or index problem); 3 another ingest is running on the same index.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from kb.embedding import Embedder
 from kb.errors import IngestLockedError, KBError
 from kb.golden import golden_summary
 from kb.ingest import ingest
-from kb.progress import ConsoleProgress
+from kb.progress import ConsoleProgress, log_warnings_only
 from kb.report import format_report
 from kb.search import KnowledgeBase
 
@@ -66,8 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG
+    log_warnings_only()
     try:
         settings = Settings.from_env(
             documents_dir=args.documents,

@@ -45,3 +45,16 @@ class ConsoleProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def log_warnings_only(fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
+    """Show warnings and errors on stderr, nothing less. For the entry scripts only.
+
+    The level sits on the handler, not only on the loggers: bm25s sets its own logger to
+    DEBUG when it is imported (after this runs), and its records would pass a logger level.
+    """
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format=fmt, handlers=[handler])

@@ -216,10 +216,9 @@ def _send(message: dict) -> None:
 
 def main() -> int:
     """The child: settings as JSON on stdin, messages as JSON lines on stdout."""
-    import logging
+    from kb.progress import log_warnings_only
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    log_warnings_only()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     # SIGTERM (cancel) ends the process at once; the index stays consistent whenever it dies.
@@ -241,7 +240,8 @@ def main() -> int:
         _send({"error": str(exc), "locked": True})
         return 3
     except (KBError, ValueError) as exc:
-        _send({"error": f"{exc} The previous index stays in service."})
+        kept = "" if "previous index stays" in str(exc) else " The previous index stays in service."
+        _send({"error": f"{exc}{kept}"})
         return 2
     except MemoryError:
         _send({"error": "The re-ingest ran out of memory. The previous index stays in service."})
