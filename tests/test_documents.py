@@ -354,7 +354,7 @@ def _truncated_pdf(path: Path) -> Path:
         (lambda p: p.write_bytes(b""), "the file is empty"),
         (lambda p: p.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20), "is not a readable PDF"),
         (lambda p: p.write_bytes(b"this is not a pdf at all, just text"), "is not a readable PDF"),
-        (_truncated_pdf, "is not a readable PDF"),
+        (_truncated_pdf, r"is damaged \(cut short, or its cross-reference table is broken\)"),
         (_encrypted_pdf, "password-protected"),
         (_scanned_pdf, "no text layer"),
     ],

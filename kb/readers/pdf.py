@@ -37,7 +37,7 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
 
     damaged = (PdfReadError, *_DAMAGED)
     try:
-        reader = _open(data)
+        reader, repaired = _open(data)
         if reader.is_encrypted and not reader.decrypt(""):
             raise FileNotDecryptedError("password required")
         count = len(reader.pages)
@@ -78,6 +78,11 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
         )
     if unreadable:
         logger.warning("%s: pages %s could not be read and were skipped", source, unreadable)
+    if not any(text.strip() for text, _ in pages) and repaired:
+        raise DocumentError(
+            f"{source}: is damaged (cut short, or its cross-reference table is broken) and no text "
+            "could be recovered from it. Export it again from the original and upload that."
+        )
     if not any(text.strip() for text, _ in pages):
         raise DocumentError(
             f"{source}: no text layer — it looks like a scanned image. Run it through OCR "
@@ -93,21 +98,33 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
 
 
 def _open(data: bytes):
-    """A PdfReader, on the bytes as they are or, failing that, with a rebuilt xref table."""
+    """(reader, repaired): a PdfReader on the bytes as they are or, failing that, with a
+    rebuilt xref table, using the file's catalog or, when its page tree is lost, a new one."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if not reader.is_encrypted:  # (an encrypted catalog is read after decrypting)
-            _ = reader.trailer["/Root"]  # a reader without a catalog is of no use
-        return reader
+        return _usable(PdfReader(io.BytesIO(data), strict=False)), False
     except (PdfReadError, *_DAMAGED) as exc:
+        logger.info("rebuilding the cross-reference table after: %s", exc)
         repaired = _rebuild_xref(data)
         if repaired is None:
             raise
-        logger.info("rebuilding the cross-reference table after: %s", exc)
-        return PdfReader(io.BytesIO(repaired), strict=False)
+        try:
+            return _usable(PdfReader(io.BytesIO(repaired), strict=False)), True
+        except (PdfReadError, *_DAMAGED):
+            repaired = _rebuild_xref(data, new_catalog=True)
+            if repaired is None:
+                raise exc from None
+            return PdfReader(io.BytesIO(repaired), strict=False), True
+
+
+def _usable(reader):
+    """The reader, once its catalog and page tree are found (an encrypted file's are read
+    after decrypting)."""
+    if not reader.is_encrypted:
+        _ = len(reader.pages)
+    return reader
 
 
 _OBJECT = re.compile(rb"(?<![\d])(\d{1,10})\s+(\d{1,5})\s+obj\b")
@@ -117,10 +134,11 @@ _ENCRYPT = re.compile(rb"/Encrypt\s+\d+\s+\d+\s+R")
 _ID = re.compile(rb"/ID\s*\[[^\]]{0,200}\]")
 
 
-def _rebuild_xref(data: bytes) -> bytes | None:
+def _rebuild_xref(data: bytes, new_catalog: bool = False) -> bytes | None:
     """The file with a new cross-reference table and trailer appended, built by scanning for
-    "N G obj"; None when no object is found. Without a catalog, one is made listing every
-    page object found (pages of a file cut short keep what they still have)."""
+    "N G obj"; None when no object is found. Without a catalog (or with ``new_catalog``),
+    one is made listing every page object found (pages of a file cut short keep what they
+    still have)."""
     offsets: dict[int, tuple[int, int]] = {}
     starts = list(_OBJECT.finditer(data))
     catalog = None
@@ -141,7 +159,7 @@ def _rebuild_xref(data: bytes) -> bytes | None:
         out += b"\n"
     out += b"endstream\nendobj\n"  # closes an object the cut left open; harmless otherwise
     size = max(offsets) + 1
-    if catalog is None:
+    if catalog is None or new_catalog:
         if not pages:
             return None
         kids = b" ".join(b"%d 0 R" % n for n in pages)
