@@ -242,3 +242,16 @@ def test_no_shipped_passage_holds_the_sample_notice() -> None:
 def test_tiny_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="too small"):
         split_document(make_document([("paragraph", "x.")]), count_words, max_tokens=8)
+
+
+def test_a_word_longer_than_the_budget_is_cut_into_pieces_that_keep_every_character() -> None:
+    def count_characters(texts):  # a stand-in tokenizer: one token per 4 characters
+        return [len(t) // 4 + 1 for t in texts]
+
+    url = "https://example.com/" + "/".join(f"part{i}" for i in range(400))
+    doc = make_document([("paragraph", f"See {url} for the form.")])
+    passages = split_document(doc, count_characters, max_tokens=64, overlap_sentences=0)
+    assert len(passages) > 10
+    assert "".join(p.text for p in passages).replace(" ", "") == doc.text.replace(" ", "")
+    for p in passages:
+        assert count_characters([p.embedding_text])[0] + SPECIAL_TOKENS <= 64

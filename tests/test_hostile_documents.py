@@ -80,7 +80,7 @@ def _make_folder(folder: Path, outside: Path) -> None:
         "Café crème is served in the “quiet room” – ask Zoë.".encode("cp1252")
     )
     (folder / "nul-bytes.txt").write_bytes(b"The gazebo\x00 garden is open in summer.\n" + bytes(200))
-    (folder / "utf16-no-bom.txt").write_bytes("The marigold room is upstairs.\n".encode("utf-16-le"))
+    (folder / "utf16-no-bom.txt").write_bytes("The marigold room – upstairs, by the café.\n".encode("utf-16-le"))
     sentence = "Guests may rest in the lounge between sessions. "
     (folder / "long-line.txt").write_text(
         sentence * (300_000 // len(sentence)) + "The last sentence names the albatross suite.",
@@ -243,7 +243,7 @@ READ = {
     "notice.txt": "Parking is free for all patients after six.",
     "cp1252.txt": "Café crème is served in the “quiet room” – ask Zoë.",
     "nul-bytes.txt": "The gazebo garden is open in summer.",
-    "utf16-no-bom.txt": "The marigold room is upstairs.",
+    "utf16-no-bom.txt": "The marigold room – upstairs, by the café.",
     "long-line.txt": "The last sentence names the albatross suite.",
     "with spaces.md": "The heron garden has benches.",
     "-leading-dash.txt": "The pelican lift goes to floor two.",
