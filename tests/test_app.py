@@ -203,65 +203,9 @@ def test_warning_signs_are_urgent_and_ordinary_questions_are_not(client: Client)
     assert ordinary["urgent"] is False
 
 
-def test_source_files_are_served_and_traversal_is_refused(app: RunningApp) -> None:
-    pdf = httpx.get(app.url + "files/treatment-options.pdf")
-    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-    page = httpx.get(app.url + "files/prices-and-packages.html")
-    assert page.headers["content-security-policy"] == "sandbox"  # its scripts never run here
-    for path in (
-        "files/../app.py",
-        "files/%2e%2e/app.py",
-        "files/..%2fapp.py",
-        "files//etc/passwd",
-        "files/.removed/x.pdf",
-        "files/nothing.pdf",
-    ):
-        assert httpx.get(app.url + path).status_code == 404, path
-
-
-# --- staff actions: refused anonymously, by every route ----------------------------------
+# The file route and every anonymous route to a staff action: tests/test_intruders.py.
 
 STAFF_ACTIONS = {"upload", "remove", "reingest", "feedback"}
-
-
-def test_the_public_page_and_api_have_no_staff_action(app: RunningApp, client: Client) -> None:
-    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/search", "/documents"}
-    config = httpx.get(app.url + "config").json()
-    names = {d.get("api_name") for d in config["dependencies"]}
-    assert not names & STAFF_ACTIONS
-    for missing in STAFF_ACTIONS:
-        with pytest.raises(Exception, match="Cannot find a function"):
-            client.predict(api_name=f"/{missing}")
-
-
-def test_anonymous_gradio_client_cannot_reach_the_staff_page(app: RunningApp) -> None:
-    with pytest.raises(Exception, match="credentials were not provided"):
-        Client(app.url + "staff/", verbose=False)
-    with pytest.raises(ValueError, match="Could not login"):
-        Client(app.url + "staff/", auth=("staff", "wrong"), verbose=False)
-
-
-def test_raw_queue_calls_to_staff_functions_are_refused(app: RunningApp) -> None:
-    base = app.url + "staff/"
-    assert httpx.get(base + "config").status_code == 401
-    for fn_index in range(12):
-        response = httpx.post(
-            base + "gradio_api/queue/join",
-            json={"data": [], "fn_index": fn_index, "session_hash": "anon123"},
-        )
-        assert response.status_code == 401, fn_index
-    for name in STAFF_ACTIONS:
-        assert httpx.post(base + f"gradio_api/call/{name}", json={"data": []}).status_code == 401
-        assert httpx.post(base + f"gradio_api/run/{name}", json={"data": []}).status_code in (401, 404)
-    assert httpx.post(base + "gradio_api/upload", files={"files": ("x.txt", b"x")}).status_code == 401
-
-
-def test_the_staff_page_shows_a_login_form(app: RunningApp) -> None:
-    page = httpx.get(app.url + "staff/", follow_redirects=True)
-    assert page.status_code == 200
-    assert "Re-ingest now" not in page.text and "Upload" not in page.text  # only the login form
-    assert httpx.get(app.url + "staff", follow_redirects=False).status_code in (307, 308)
 
 
 # --- staff work and hot reload ---------------------------------------------------------------

@@ -193,9 +193,15 @@ def raw_get(app: RunningApp, path: str) -> tuple[int, str]:
         conn.close()
 
 
-def test_documents_are_served(app: RunningApp) -> None:
+def test_documents_are_served_inert(app: RunningApp) -> None:
     status, body = raw_get(app, "/files/faq.md")
     assert status == 200 and "teenagers" in body.lower()
+    pdf = httpx.get(app.url + "files/treatment-options.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    page = httpx.get(app.url + "files/prices-and-packages.html")
+    assert page.headers["content-security-policy"] == "sandbox"  # its scripts never run here
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(app.url + "staff", follow_redirects=False).status_code in (307, 308)
 
 
 def outside_paths(app: RunningApp) -> list[str]:
