@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 from collections.abc import MutableMapping
@@ -217,6 +218,29 @@ class ClientAddressMiddleware:
             await self.app(scope, receive, send)
         finally:
             client_address.reset(token)
+
+
+class UploadOnlyUnder:
+    """ASGI middleware: gradio's upload route answers 404 except under ``prefix`` (the
+    staff page, behind its login). The public page has no file input, so an upload there
+    could only be someone filling the server's disk."""
+
+    def __init__(self, app, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix.rstrip("/") + "/"
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            path = re.sub(r"/+", "/", scope.get("path", "")).rstrip("/")
+            if path.endswith("/gradio_api/upload") and not path.startswith(self.prefix):
+                body = b'{"detail":"Not Found"}'
+                await send({
+                    "type": "http.response.start", "status": 404,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                })  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 def main(argv: list[str] | None = None) -> int:
