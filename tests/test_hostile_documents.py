@@ -80,7 +80,9 @@ def _make_folder(folder: Path, outside: Path) -> None:
         "Café crème is served in the “quiet room” – ask Zoë.".encode("cp1252")
     )
     (folder / "nul-bytes.txt").write_bytes(b"The gazebo\x00 garden is open in summer.\n" + bytes(200))
-    (folder / "utf16-no-bom.txt").write_bytes("The marigold room – upstairs, by the café.\n".encode("utf-16-le"))
+    (folder / "utf16-no-bom.txt").write_bytes(
+        "The marigold room – upstairs, by the café.\n".encode("utf-16-le")
+    )
     sentence = "Guests may rest in the lounge between sessions. "
     (folder / "long-line.txt").write_text(
         sentence * (300_000 // len(sentence)) + "The last sentence names the albatross suite.",
@@ -266,6 +268,12 @@ def test_a_pdf_over_the_page_limit_is_refused_before_its_pages_are_read(tmp_path
         DocumentError, match=r"long.pdf: the PDF claims 3 pages, over the limit of 2\. Split it"
     ):
         docs.read_document(path, tmp_path, limits=docs.Limits(max_pages=2))
+
+
+def test_a_page_that_cannot_be_read_is_listed(hostile) -> None:
+    settings, _ = hostile
+    listing = docs.explain(settings.documents_dir / "truncated.pdf", settings.documents_dir)
+    assert "p2 [unreadable page] (page 2: unreadable, skipped)" in listing
 
 
 def test_right_to_left_pages_read_in_logical_order(tmp_path: Path) -> None:

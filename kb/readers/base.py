@@ -47,6 +47,7 @@ RULES: dict[str, str] = {
     "hidden": "elements a web page hides from readers (HTML hidden / aria-hidden)",
     "sample notice": "the 'Sample document: ...' disclaimer, kept as the document's notice",
     "title": "a heading repeating the document's title, kept as the title",
+    "unreadable page": "a page of a damaged PDF that could not be read (the rest of the file is)",
     "table header": "the header of a table's first column: each row is named by its own first cell",
 }
 

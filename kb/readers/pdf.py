@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from kb import cleaning
 from kb.errors import DocumentError
-from kb.readers.base import Limits, Reading
+from kb.readers.base import Limits, Reading, Removed
 from kb.readers.pdf_layout import Run, layout_blocks, text_blocks
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,9 @@ def read(data: bytes, source: str, limits: Limits) -> Reading:
             "(e.g. save it as a searchable PDF) and upload that."
         )
     reading = Reading(None, count, [])
+    if repaired:  # in a damaged file an empty page is more likely lost than blank
+        unreadable = sorted({*unreadable, *(n for n, (text, _) in enumerate(pages, 1) if not text.strip())})
+    reading.removed += [Removed(f"(page {n}: unreadable, skipped)", "unreadable page", n) for n in unreadable]
     if any(run.font for _, runs in pages for run in runs):
         reading.raw = layout_blocks([runs for _, runs in pages], reading.removed)
     else:  # no font information: fall back to the text alone
