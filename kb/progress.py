@@ -58,3 +58,6 @@ def log_warnings_only(fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)
     logging.basicConfig(level=logging.WARNING, format=fmt, handlers=[handler])
+    # pypdf warns of each repair it makes to a damaged file ("Ignoring wrong pointing
+    # object"); the ingest report already says what became of each file.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
