@@ -104,7 +104,30 @@ def test_staff_page_asks_for_a_login_first(page, shipped_index) -> None:
     expect(page.get_by_label("username")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("Clinic staff only.")).to_be_visible()
     expect(page.get_by_text("Re-ingest now")).to_have_count(0)
+    expect(page.get_by_text("sign-in is locked for 15 minutes")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "staff-login.png"))
+
+
+def test_staff_sign_in_in_the_browser_locks_after_five_failures(page) -> None:
+    """Five wrong passwords in the login form, then the right one is refused too."""
+    from playwright.sync_api import expect
+    from test_app import STAFF
+
+    def sign_in(password: str) -> None:
+        page.get_by_label("username").fill(STAFF[0])
+        page.get_by_label("password").fill(password)
+        with page.expect_response(lambda r: r.url.endswith("/staff/login")) as response:
+            page.get_by_role("button", name="Login").click()
+        statuses.append(response.value.status)
+
+    statuses: list[int] = []
+    for i in range(5):
+        sign_in(f"wrong password {i}")
+    sign_in(STAFF[1])
+    assert statuses == [400] * 5 + [429]
+    expect(page.get_by_text("Incorrect credentials")).to_be_visible()
+    page.wait_for_timeout(1000)
+    expect(page.get_by_text("Re-ingest now")).to_have_count(0)  # still only the login form
 
 
 # --- hostile text is shown as text, never run ------------------------------------------------

@@ -241,6 +241,28 @@ def test_no_file_outside_documents_is_served(app: RunningApp) -> None:
     refused("file outside documents/", len(paths))
 
 
+def test_gradio_file_routes_serve_nothing_of_ours(app: RunningApp) -> None:
+    folder = app.settings.documents_dir.parent
+    targets = [
+        "/etc/passwd",
+        str(folder / "secret.txt"),
+        str(app.settings.documents_dir / "faq.md"),
+        str(app.settings.index_dir / "feedback.sqlite"),
+        str(app.settings.index_dir / "CURRENT"),
+        str(folder / "staff-users.txt"),
+    ]
+    paths = [f"{prefix}gradio_api/file={target}" for prefix in ("/", "/staff/") for target in targets]
+    paths += [
+        "/gradio_api/file=..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/staff/gradio_api/file=../../etc/passwd",
+    ]
+    for path in paths:
+        status, body = raw_get(app, path)
+        assert status in (401, 403, 404), (path, status)
+        assert SECRET not in body and "root:" not in body and "scrypt$" not in body
+    refused("file outside documents/", len(paths))
+
+
 # --- staff uploads ----------------------------------------------------------------------------
 
 
