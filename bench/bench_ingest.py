@@ -20,24 +20,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.load import QUESTIONS  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.documents import find_documents, read_document  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 from kb.search import KnowledgeBase  # noqa: E402
 
-QUERIES = [
-    "How long is the redness after a CO2 laser?",
-    "How many sessions will I need?",
-    "Can I wear makeup after treatment?",
-    "What is the cancellation fee?",
-    "Can I have treatment if I took isotretinoin?",
-    "Do you treat darker skin types?",
-    "How long does the numbing cream stay on?",
-    "What are the warning signs of infection?",
-    "How much does fractional CO2 cost?",
-    "Where do I park?",
-]
+#: The first ten of the load test's questions, so both benchmarks time the same queries.
+QUERIES = QUESTIONS[:10]
 
 
 def main() -> None:

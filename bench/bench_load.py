@@ -5,7 +5,7 @@ queue settings (KB_QUEUE_CONCURRENCY, KB_QUEUE_SIZE) were chosen from.
 
 Builds an index of the shipped documents in a temporary folder, starts the real app on a
 free loopback port once per concurrency setting, and runs each client count against it
-with bench/load.py. One client with concurrency 4 (the default) is the baseline each
+with bench/load.py. One client with concurrency 2 (the default) is the baseline each
 throughput is compared with, measured in the same run. Loopback only; every run is bounded.
 """
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(rows[-1]), flush=True)
             finally:
                 app.stop()
-    base_row = next((r for r in rows if r["clients"] == 1 and r["concurrency"] == 4), rows[0])
+    base_row = next((r for r in rows if r["clients"] == 1 and r["concurrency"] == 2), rows[0])
     print()
     print("| concurrency | clients | requests/s | x one client | p50 ms | p95 ms | p99 ms | failed | busy |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -129,7 +129,7 @@ class Settings:
     #: Searches the app runs at once, and how many more may wait in its queue; a request
     #: beyond that is refused at once with "Queue is full, try again" rather than left to
     #: hang. Chosen from bench/bench_load.py (docs/RELIABILITY.md).
-    queue_concurrency: int = 4
+    queue_concurrency: int = 2
     queue_size: int = 128
 
     def __post_init__(self) -> None:
