@@ -26,7 +26,8 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.app-installed
 setup: $(VENV)/.app-installed
 
 setup-test: $(VENV)/.test-installed
-	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
+	@command -v chromium >/dev/null 2>&1 && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+		|| sh scripts/install-test-packages.sh
 
 ## Set up, build the index if it is missing, start the app on http://127.0.0.1:7860
 run: setup
