@@ -453,7 +453,8 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
             report = gr.Textbox(label="Report", lines=12, elem_id="report")
             upload.click(app.upload, files, report, api_name="upload")
             remove.click(app.remove, choice, report, api_name="remove")
-            reingest.click(app.reingest, None, report, api_name="reingest", concurrency_limit=1)
+            # One at a time is kept by the handler, which answers a second click at once.
+            reingest.click(app.reingest, None, report, api_name="reingest")
             cancel.click(app.cancel_reingest, None, report, api_name="cancel_reingest")
             page.load(app.document_choices, None, choice, api_visibility="private")
             report.change(app.document_choices, None, choice, api_visibility="private")

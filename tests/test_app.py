@@ -240,6 +240,25 @@ def test_login_upload_reingest_then_the_new_document_is_found(
     assert all(p["source"] != "Chemical Peel Leaflet (v2).pdf" for p in result["passages"])
 
 
+def test_staff_cancel_a_reingest_and_the_site_keeps_its_index(app: RunningApp, client: Client) -> None:
+    staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
+    assert staff.predict(api_name="/cancel_reingest") == "No re-ingest is running."
+    before = client.predict(api_name="/documents")
+    (app.settings.documents_dir / "gift-vouchers.md").write_text(
+        "# Gift vouchers\n\nGift vouchers are sold at the front desk.\n", encoding="utf-8"
+    )
+    job = staff.submit(api_name="/reingest")
+    deadline = time.monotonic() + 60
+    while not job.outputs() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first progress line: the worker has started
+    second = staff.predict(api_name="/reingest")  # one re-ingest at a time
+    assert second.startswith("A re-ingest is already running")
+    assert "cancelled" in staff.predict(api_name="/cancel_reingest")
+    assert "cancelled" in job.result(timeout=60)
+    assert client.predict(api_name="/documents") == before
+    (app.settings.documents_dir / "gift-vouchers.md").unlink()
+
+
 def test_staff_upload_refuses_bad_names_and_types(app: RunningApp, tmp_path: Path) -> None:
     staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
     script = tmp_path / "evil.sh"
