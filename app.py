@@ -620,10 +620,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         users = staff_credentials()
         kb = load_knowledge_base(settings)
+        kb.warm_up()  # loads the model: a bad KB_MODEL is reported here
     except (KBError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    kb.warm_up()
     feedback = FeedbackStore(Path(settings.index_dir) / "feedback.sqlite")
     server = build_app(ClinicApp(kb, feedback, users))
     started = time.strftime("%H:%M:%S")

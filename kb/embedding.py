@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,6 +37,28 @@ class Embedder:
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+        self.model_id = model
+        self._device = device
+        self._location = resolve_model(model)
+        if not Path(self._location).exists() and "/" not in self._location:
+            raise KBError(
+                f"The model {model!r} is neither the bundled {DEFAULT_MODEL!r} nor a folder on "
+                "this machine. Set KB_MODEL (or --model) to a local sentence-transformers folder."
+            )
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    @property
+    def _model(self):
+        """The SentenceTransformer, loaded on first use: importing torch and loading the
+        weights takes seconds, and an ingest with nothing new to embed never needs them."""
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
+
+    def _load(self):
         # Model hubs are unreachable here and on many clinic servers: never try.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,25 +66,30 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-
-        self.model_id = model
-        location = resolve_model(model)
-        if not Path(location).exists() and "/" not in location:
-            raise KBError(
-                f"The model {model!r} is neither the bundled {DEFAULT_MODEL!r} nor a folder on "
-                "this machine. Set KB_MODEL (or --model) to a local sentence-transformers folder."
-            )
         try:
-            self._model = SentenceTransformer(location, device=device)
+            model = SentenceTransformer(self._location, device=self._device)
         except Exception as exc:
             raise KBError(
-                f"Could not load the embedding model {model!r} from {location} ({exc}). "
+                f"Could not load the embedding model {self.model_id!r} from {self._location} ({exc}). "
                 "Check the path, or leave KB_MODEL unset to use the bundled model."
             ) from exc
-        self._model.eval()
-        self.dimension: int = int(self._model.get_embedding_dimension())
-        #: Longest input in word pieces, special tokens included; longer text would be cut.
-        self.max_tokens: int = int(self._model.max_seq_length)
+        model.eval()
+        return model
+
+    def load(self) -> Embedder:
+        """Load the model now (it is otherwise loaded on first use); returns self."""
+        self._model  # noqa: B018 - the property loads it
+        return self
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        return int(self._model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in word pieces, special tokens included; longer text would be cut."""
+        return int(self._model.max_seq_length)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces in each text by the model's own tokenizer, without special tokens."""

@@ -115,6 +115,13 @@ def ingest(
         try:
             report, records, passages = _collect(files, settings, embedder, previous, rebuild, tick)
             report.skipped = [FailedDocument(s.source, s.reason) for s in skipped]
+            if _nothing_changed(report, settings, previous, glossary, rebuild):
+                # The index in service already is this one: keep it, and never load the model.
+                report.generation = previous.name
+                store.prune_generations(index_dir)
+                report.documents, report.passages = len(records), len(passages)
+                report.seconds = time.perf_counter() - started
+                return report
         finally:
             if previous is not None:
                 previous.close()
@@ -146,6 +153,25 @@ def ingest(
     report.documents, report.passages = len(records), len(passages)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _nothing_changed(
+    report: IngestReport,
+    settings: Settings,
+    previous: store.Generation | None,
+    glossary: str | None,
+    rebuild: bool,
+) -> bool:
+    """True when a new generation would hold exactly what the one in service holds."""
+    if rebuild or previous is None or report.added or report.changed or report.removed:
+        return False
+    kept = previous.path / store.GLOSSARY
+    previous_glossary = kept.read_text(encoding="utf-8") if kept.exists() else None
+    return (
+        previous_glossary == glossary
+        and previous.manifest.get("vector_index") == settings.vector_index
+        and previous.manifest.get("chunking") == _chunking(settings)
+    )
 
 
 def _read_glossary(path: Path) -> str | None:
@@ -205,7 +231,6 @@ def _collect(
     reuse = not rebuild and previous is not None and previous.manifest.get("chunking") == _chunking(settings)
     records: list[store.DocumentRecord] = []
     passages: list[Passage] = []
-    limit = min(settings.passage_tokens, embedder.max_tokens)
     seen: set[str] = set()
     for done, path in enumerate(files):
         tick("read", done, len(files))
@@ -226,6 +251,8 @@ def _collect(
                 limits=_limits(settings),
                 max_seconds=settings.max_read_seconds,
             )
+            # The model (its tokenizer) is only loaded once a document has to be split.
+            limit = min(settings.passage_tokens, embedder.max_tokens)
             found = split_document(document, embedder.count_tokens, limit, settings.overlap_sentences)
             _check_lengths(found, embedder, source)
         except Exception as exc:  # one bad file never stops the ingest (KeyboardInterrupt does)

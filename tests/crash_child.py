@@ -120,7 +120,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from kb.embedding import Embedder
 
-    embedder = Embedder()
+    embedder = Embedder().load()  # loaded once, before the forks share it
     jobs = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     for job in jobs:
         started = time.monotonic()

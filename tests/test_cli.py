@@ -62,6 +62,30 @@ def test_missing_documents_folder_exits_two(tmp_path: Path, quiet_model, capsys)
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_an_unchanged_reingest_never_imports_torch(built: Settings) -> None:
+    """Nothing to embed: the index in service stays, and the model is never loaded."""
+    before = store.current_generation_name(built.index_dir)
+    script = (
+        "import sys, ingest; "
+        f"code = ingest.main(['--documents', {str(built.documents_dir)!r}, '--index', "
+        f"{str(built.index_dir)!r}, '--quiet']); "
+        "print('exit', code, 'torch', 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "0 added, 0 changed, 0 removed, 3 unchanged" in done.stdout
+    assert done.stdout.strip().endswith("exit 0 torch False"), done.stdout
+    assert store.current_generation_name(built.index_dir) == before  # no new generation
+
+
 def test_help_documents_exit_codes(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--help"])

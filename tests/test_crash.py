@@ -148,7 +148,7 @@ def crash_runs(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     settings = Settings(documents_dir=base / "documents", index_dir=base / "index", batch_size=1)
     _write_documents(settings.documents_dir)
     first = ingest(settings, embedder=embedder).generation
-    second = ingest(settings, embedder=embedder).generation
+    second = ingest(settings, embedder=embedder, rebuild=True).generation  # an unchanged ingest writes none
     sizes = {p.name: p.stat().st_size for p in (settings.index_dir / store.GENERATIONS / second).iterdir()}
     # Odd sizes: a limit in the middle of a block, as a disk fills up.
     limits = {
@@ -263,7 +263,10 @@ def test_a_kill_leaves_a_complete_index_and_a_rerun_finishes(
     assert (report.added if expected == OLD else report.unchanged).count("parking.md") == 1
     _assert_no_leftovers(index_dir)
     _assert_complete(index_dir, store.current_generation_name(index_dir)).close()
-    assert kb.refresh() and kb.search(NEW_QUESTION, 1)[0].source == "parking.md"
+    # Switched to the re-run's generation; when the new one was already in service, the
+    # re-run had nothing to change and kept it.
+    assert kb.refresh() == (expected == OLD)
+    assert kb.search(NEW_QUESTION, 1)[0].source == "parking.md"
 
 
 def test_a_kill_during_the_first_build_leaves_no_index_and_a_rerun_builds_it(
