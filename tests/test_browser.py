@@ -211,6 +211,8 @@ def test_hostile_questions_are_shown_as_text(hostile) -> None:
     from playwright.sync_api import expect
 
     page, dialogs, _ = hostile
+    page.reload()  # no cards left from an earlier test: the first ones seen are this answer's
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
     covered = "<img src=x onerror=alert('q1')> zebra pumpkin <script>alert('q2')</script>"
     ask(page, covered)
     expect(page.locator(".kb-card").first).to_be_visible(timeout=30_000)
@@ -246,6 +248,10 @@ def test_votes_are_limited_per_client(hostile) -> None:
     from kb.feedback import FeedbackStore
 
     page, _, running = hostile
+    # A fresh page: a vote button left from an earlier answer would name an event the new
+    # answer's render has replaced (gradio answers such a click with an error).
+    page.reload()
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
     ask(page, "What does the zebra pumpkin protocol say?")
     expect(page.locator(".kb-card").first).to_be_visible(timeout=30_000)
     vote = page.locator(".kb-vote").first
