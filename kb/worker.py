@@ -56,6 +56,7 @@ class IngestJob:
         self.started = time.time()
         self._lock = threading.Lock()
         self._cancelled = False
+        self._over_memory = False
         self._process = subprocess.Popen(
             [sys.executable, "-m", "kb.worker"],
             stdin=subprocess.PIPE,
@@ -133,7 +134,7 @@ class IngestJob:
                     self.error = self._died(code)
 
     def _died(self, code: int) -> str:
-        if code == -signal.SIGKILL and getattr(self, "_over_memory", False):
+        if code == -signal.SIGKILL and self._over_memory:
             return (
                 f"The re-ingest was stopped: it used more than {self.memory_limit_mb:,} MB of memory "
                 "(a document may be far larger unpacked than on disk). Remove the newest or largest "

@@ -92,7 +92,11 @@ LOREM_PAGES = [
 @pytest.fixture
 def documents_dir(tmp_path: Path) -> Path:
     """A small documents folder: a three-page PDF, a text file and a Markdown FAQ."""
-    folder = tmp_path / "documents"
+    return write_small_documents(tmp_path / "documents")
+
+
+def write_small_documents(folder: Path) -> Path:
+    """Make ``folder`` with aftercare.pdf (three pages), hours.txt and faq.md."""
     folder.mkdir()
     write_pdf(folder / "aftercare.pdf", LOREM_PAGES, title="Aftercare Guide")
     (folder / "hours.txt").write_text(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import hostile as h
 import pytest
-from conftest import LOREM_PAGES, write_pdf
+from conftest import LOREM_PAGES, write_pdf, write_small_documents
 
 from kb import documents as docs
 from kb.config import Settings
@@ -30,16 +30,7 @@ MAX_SECONDS = 3.0
 
 
 def _make_folder(folder: Path, outside: Path) -> None:
-    folder.mkdir()
-    write_pdf(folder / "aftercare.pdf", LOREM_PAGES, title="Aftercare Guide")
-    (folder / "hours.txt").write_text(
-        "Opening Hours\n\nThe clinic is open Monday to Friday from 8 am to 6 pm and on Saturday "
-        "mornings from 9 am to 2 pm. We are closed on Sundays.\n",
-        encoding="utf-8",
-    )
-    (folder / "faq.md").write_text(
-        "# Questions\n\n## Does the laser hurt?\n\nMost people feel a prickling heat.\n", encoding="utf-8"
-    )
+    write_small_documents(folder)
     # PDFs
     h.encrypted_pdf(folder / "locked.pdf", "secret", "AES-256", "lockedword")
     h.encrypted_pdf(folder / "form-rc4.pdf", "", "RC4-128", "rcfourword")
