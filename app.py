@@ -59,6 +59,7 @@ from kb.progress import ConsoleProgress, log_warnings_only  # noqa: E402
 from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
 from kb.watcher import IndexWatcher  # noqa: E402
+from kb.webqueue import wake_on_work  # noqa: E402
 from kb.worker import IngestJob  # noqa: E402
 
 logger = logging.getLogger("kb.app")
@@ -519,6 +520,8 @@ def build_app(app: ClinicApp) -> FastAPI:
         api_open=False,
     )
     staff_page.queue(default_concurrency_limit=2, api_open=False)
+    for blocks in (public, staff_page):
+        wake_on_work(blocks._queue)  # no polling while idle (kb/webqueue.py)
     users = dict(app.staff_users)
     settings = app.settings
     guard = LoginGuard(
@@ -592,7 +595,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_knowledge_base(settings: Settings) -> KnowledgeBase:
     """Load the index, building it first (with progress on the console) if there is none,
     or only one written by an older version (its cached vectors are reused)."""
-    embedder = Embedder(settings.model)
+    embedder = Embedder.for_settings(settings)
     try:
         return KnowledgeBase(settings, embedder)
     except (IndexNotFoundError, IndexFormatError, IndexDamagedError) as exc:

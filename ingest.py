@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.explain is not None:
             print(explain_file(args.explain, settings))
             return EXIT_OK
-        embedder = Embedder(settings.model)
+        embedder = Embedder.for_settings(settings)
         with ConsoleProgress(enabled=not args.quiet) as progress:
             report = ingest(settings, embedder=embedder, rebuild=args.rebuild, progress=progress)
     except IngestLockedError as exc:

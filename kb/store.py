@@ -149,12 +149,14 @@ class Generation:
 
     def __init__(self, path: Path) -> None:
         from kb.lexical import LexicalIndex
-        from kb.vectors import all_vectors, load_vector_index
+        from kb.vectors import IndexPlan, all_vectors, load_vector_index
 
         self.path = Path(path)
         self.name = self.path.name
         self.manifest: dict = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
-        self.vectors = load_vector_index(self.path / VECTORS)
+        #: The passage index's type and search parameters, as the ingest chose them.
+        self.plan = IndexPlan.from_manifest(self.manifest.get("vector_index", "Flat"))
+        self.vectors = load_vector_index(self.path / VECTORS, self.plan)
         self.sentence_vectors = load_vector_index(self.path / SENTENCE_VECTORS)
         self.lexical = LexicalIndex.load(self.path / LEXICAL)
         uri = f"file:{(self.path / PASSAGES).as_posix()}?mode=ro"
@@ -172,8 +174,9 @@ class Generation:
         #: words or more (shorter ones, "Yes." or "Cash", match too many queries).
         self.sentence_is_question: np.ndarray = table[:, 2] == 1
         self.sentence_is_statement: np.ndarray = (table[:, 2] == 0) & (table[:, 1] >= MIN_SENTENCE_WORDS)
-        #: Every vector as one matrix (a view of the flat index's memory, not a copy).
-        self.passage_matrix: np.ndarray = all_vectors(self.vectors)
+        #: Every vector as one matrix (a view of the flat index's memory, not a copy). An
+        #: approximate index keeps no such matrix: it is searched, and read by row.
+        self.passage_matrix: np.ndarray | None = all_vectors(self.vectors) if self.exact else None
         self.sentence_matrix: np.ndarray = all_vectors(self.sentence_vectors)
         self.heading_vectors = load_vector_index(self.path / HEADING_VECTORS)
         self.heading_matrix: np.ndarray = all_vectors(self.heading_vectors)
@@ -189,6 +192,25 @@ class Generation:
     @property
     def passage_count(self) -> int:
         return int(self.vectors.ntotal)
+
+    @property
+    def exact(self) -> bool:
+        """True when every passage is scored; else the approximate index picks candidates."""
+        return self.plan.exact
+
+    def nearest_passages(self, vector: np.ndarray, depth: int) -> np.ndarray:
+        """Rows of the ``depth`` passages the vector index finds nearest (-1 pads)."""
+        from kb.vectors import search_vectors
+
+        return search_vectors(self.vectors, vector[None, :], depth)[1][0]
+
+    def passage_vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The passage vectors of the given rows, (len(rows), d) float32."""
+        from kb.vectors import vectors_at
+
+        if self.passage_matrix is not None:
+            return self.passage_matrix[rows]
+        return vectors_at(self.vectors, rows)
 
     def passages_at(self, rows: Sequence[int]) -> list[Passage]:
         """Passages of the given vector rows, in the same order."""

@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -109,7 +110,7 @@ def run_cli(job: dict, embedder) -> int:
         return real(*args, **kwargs)
 
     store.write_generation = starved
-    cli.Embedder = lambda model: embedder
+    cli.Embedder = SimpleNamespace(for_settings=lambda settings: embedder)
     os.environ["KB_BATCH_SIZE"] = "1"
     return cli.main(job["argv"])
 

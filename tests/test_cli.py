@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import ROOT, SHIPPED_DOCUMENTS
@@ -25,7 +26,7 @@ from kb.search import KnowledgeBase
 def quiet_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
     """Reuse the session's loaded model instead of loading it again in main()."""
     # (kb.ingest names the function on the package, so patch the module itself)
-    monkeypatch.setattr(sys.modules["kb.ingest"], "Embedder", lambda model: embedder)
+    monkeypatch.setattr(sys.modules["kb.ingest"], "Embedder", SimpleNamespace(for_settings=lambda s: embedder))
 
 
 def test_summary_and_exit_code_zero(settings: Settings, quiet_model, capsys) -> None:

@@ -31,7 +31,9 @@ def test_manifest_records_how_the_index_was_built(built: Settings) -> None:
     assert manifest["chunking"]["passage_tokens"] == 200
     assert manifest["chunking"]["overlap_sentences"] == 1
     assert {"reader_version", "chunker_version"} <= set(manifest["chunking"])
-    assert manifest["vector_index"] == "Flat" and manifest["format"] == store.FORMAT_VERSION
+    assert manifest["format"] == store.FORMAT_VERSION
+    plan = manifest["vector_index"]  # chosen by size: three documents are searched exactly
+    assert plan["factory"] == "Flat" and plan["exact"] and plan["chosen_by"] == "auto" and plan["reason"]
     assert set(manifest["documents"]) == {"aftercare.pdf", "faq.md", "hours.txt"}
     assert all(len(h) == 64 for h in manifest["documents"].values())
     for package in ("sentence-transformers", "faiss-cpu", "torch", "pypdf"):
