@@ -24,6 +24,7 @@ ENV_VARS = {
     "KB_EMBEDDING_BACKEND": "embedding_backend",
     "KB_MODEL_CACHE": "model_cache",
     "KB_VECTOR_INDEX": "vector_index",
+    "KB_FULL_SCAN_PASSAGES": "full_scan_passages",
     "KB_PASSAGE_TOKENS": "passage_tokens",
     "KB_OVERLAP_SENTENCES": "overlap_sentences",
     "KB_BATCH_SIZE": "batch_size",
@@ -69,6 +70,10 @@ class Settings:
     #: approximate index above (kb.vectors.plan_index, recorded in the manifest); or a
     #: FAISS factory string to use as given: "Flat" (exact), "HNSW32", "IVF1024,Flat", ...
     vector_index: str = "auto"
+    #: Collections up to this many passages have every passage scored on every signal;
+    #: larger ones only the candidates the vector index and BM25 find (kb/search.py).
+    #: The scan of 5,000 passages and their sentences takes a few milliseconds.
+    full_scan_passages: int = 5_000
     #: Largest passage, in the model's word pieces, counting the title and section context.
     passage_tokens: int = 200
     #: Sentences repeated at the start of the next passage of the same section.

@@ -64,8 +64,8 @@ class Answer:
 #: ranking, fetching the passages and their best sentence, and the warning-sign check.
 PARTS = ("rewrite", "encode", "vectors", "bm25", "fusion", "fetch", "triage")
 
-#: Passages an approximate index hands to the fine ranking (with as many from BM25); the
-#: fine ranking reads every signal of each of them.
+#: A collection larger than ``Settings.full_scan_passages`` has only candidates scored on
+#: every signal: the vector index's nearest and BM25's best, this many of each (or 4k).
 CANDIDATES = 100
 
 
@@ -292,6 +292,8 @@ class KnowledgeBase:
         clock.lap("rewrite")
         vector = self.embedder.encode_query(searched.expanded if self.settings.expand_dense else query)
         clock.lap("encode")
+        if k is not None and generation.passage_count <= self.settings.full_scan_passages:
+            k = None  # small enough to score every passage
         return searched, vector, _signals(generation, vector, searched.expanded, clock, needed, k)
 
     def rewrite(self, query: str, generation: store.Generation | None = None) -> Rewrite:
@@ -344,9 +346,9 @@ SIGNAL_NAMES = ("passage", "sentence", "question", "heading", "lexical")
 class Signals:
     """Each signal for the passages scored: float32 arrays aligned with ``rows``.
 
-    Exact search scores every passage (``rows`` is None: position i is passage row i); an
-    approximate index scores only the candidates it and BM25 found. A signal no weight
-    reads is left at zero.
+    A small collection has every passage scored (``rows`` is None: position i is passage
+    row i); a large one only the candidates the vector index and BM25 found. A signal no
+    weight reads is left at zero.
     """
 
     rows: np.ndarray | None  # passage row of each position; None = every row, in order
@@ -410,18 +412,19 @@ def _signals(
     needed: tuple[str, ...] = SIGNAL_NAMES,
     k: int | None = None,
 ) -> Signals:
-    """The signals of every passage (exact index) or of the candidates an approximate
-    index and BM25 find for the query (``k`` decides how many; None: every passage)."""
+    """The signals of every passage (a small collection, or ``k`` None) or of the
+    candidates the vector index and BM25 find for the query (``k`` decides how many)."""
     from kb import lexical
 
     stems = lexical.query_stems(text)
+    full = k is None
     keyword = np.zeros(generation.passage_count, dtype=np.float32)
-    if "lexical" in needed or not generation.exact:
+    if "lexical" in needed or not full:
         attainable = generation.lexical.attainable(stems)
         if attainable > 0:
             keyword = generation.lexical.scores(stems) / attainable
     clock.lap("bm25")
-    rows = None if generation.exact or k is None else _candidates(generation, vector, keyword, k)
+    rows = None if full else _candidates(generation, vector, keyword, k)
     if rows is None:
         passage_vectors = generation.passage_matrix
         sentence_rows = None
@@ -462,8 +465,9 @@ def _signals(
 
 
 def _candidates(generation: store.Generation, vector: np.ndarray, keyword: np.ndarray, k: int) -> np.ndarray:
-    """Passage rows worth the fine ranking: the approximate index's nearest and BM25's
-    best, ``max(CANDIDATES, 4k)`` of each, in ascending row order."""
+    """Passage rows worth the fine ranking: the vector index's nearest (exact or
+    approximate, as the plan chose) and BM25's best, ``max(CANDIDATES, 4k)`` of each, in
+    ascending row order."""
     depth = max(CANDIDATES, 4 * k)
     nearest = generation.nearest_passages(vector, depth)
     depth = min(depth, len(keyword))

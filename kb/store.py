@@ -195,7 +195,7 @@ class Generation:
 
     @property
     def exact(self) -> bool:
-        """True when every passage is scored; else the approximate index picks candidates."""
+        """True when the passage index searches exactly (else approximately)."""
         return self.plan.exact
 
     def nearest_passages(self, vector: np.ndarray, depth: int) -> np.ndarray:

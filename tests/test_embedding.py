@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,3 +42,86 @@ def test_count_tokens_uses_the_models_tokenizer(embedder: Embedder) -> None:
 def test_an_unknown_model_name_is_refused_clearly() -> None:
     with pytest.raises(KBError, match="neither the bundled 'all-MiniLM-L6-v2' nor a folder"):
         Embedder("no-such-model")
+
+
+TEXTS = [
+    "Redness lasts weeks.",
+    "How long does the numbing cream stay on before a fractional CO2 laser treatment?",
+    "Avoid direct sun for at least four weeks after resurfacing; use a broad-spectrum SPF 30 "
+    "or higher every day, and reapply every two hours when outdoors. " * 6,
+    "Ça va? Naïve café — 10% off!",
+]
+
+
+def test_the_onnx_backend_gives_the_vectors_and_counts_of_sentence_transformers(embedder: Embedder) -> None:
+    torch = Embedder(backend="torch")
+    assert embedder.backend == "onnx" and torch.backend == "torch"
+    assert embedder.count_tokens(TEXTS) == torch.count_tokens(TEXTS)
+    assert embedder.max_tokens == torch.max_tokens and embedder.dimension == torch.dimension
+    got, expected = embedder.encode_passages(TEXTS, batch_size=3), torch.encode_passages(TEXTS, batch_size=3)
+    assert np.abs(got - expected).max() < 1e-4  # the longest text is cut at 256 word pieces by both
+    assert np.abs(embedder.encode_query(TEXTS[1]) - torch.encode_query(TEXTS[1])).max() < 1e-4
+
+
+def test_a_model_the_onnx_path_cannot_run_falls_back_to_torch(tmp_path: Path) -> None:
+    from kb.embedding import _NoOnnx, _onnx_plan
+
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    (tmp_path / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    (tmp_path / "tokenizer.json").write_text("{}")
+    modules = [
+        {"path": "", "type": "sentence_transformers.models.Transformer"},
+        {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    assert _onnx_plan(tmp_path) == ("mean", 128)
+    (tmp_path / "modules.json").write_text(
+        json.dumps([*modules, {"path": "2_Dense", "type": "sentence_transformers.models.Dense"}])
+    )
+    with pytest.raises(_NoOnnx, match="Dense"):
+        _onnx_plan(tmp_path)
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_max_tokens": True}))
+    with pytest.raises(_NoOnnx, match="pooling"):
+        _onnx_plan(tmp_path)
+
+
+def test_queries_asked_together_share_one_model_call_and_get_their_own_vectors(embedder: Embedder) -> None:
+    questions = [f"{q} ({i})" for i, q in enumerate(["How long is the redness?", "Where do I park?"] * 4)]
+    alone = [embedder.encode_query(q) for q in questions]
+    before = (embedder.stats.query_calls, embedder.stats.queries)
+    results: dict[int, np.ndarray] = {}
+    # Hold the model as if a call were running, so all eight queries wait for the next one.
+    with embedder._turn:
+        embedder._busy = True
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, embedder.encode_query(questions[i])))
+        for i in range(len(questions))
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(embedder._waiting) < len(questions) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with embedder._turn:
+        embedder._busy = False
+        embedder._turn.notify_all()
+    for t in threads:
+        t.join(30)
+    assert (embedder.stats.query_calls - before[0], embedder.stats.queries - before[1]) == (1, 8)
+    for i, vector in enumerate(alone):
+        assert np.abs(results[i] - vector).max() < 1e-5, questions[i]
+
+
+def test_an_error_in_a_shared_call_reaches_every_query_in_it(embedder: Embedder, monkeypatch) -> None:
+    model = embedder._model
+
+    def broken(texts):
+        raise RuntimeError("the model failed")
+
+    monkeypatch.setattr(model, "encode", broken)
+    with pytest.raises(RuntimeError, match="the model failed"):
+        embedder.encode_query("How long is the redness?")
+    monkeypatch.undo()
+    assert embedder.encode_query("How long is the redness?").shape == (384,)  # not stuck busy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb.config import Settings
@@ -114,3 +115,36 @@ def test_no_index_says_how_to_build_one(tmp_path: Path, embedder: Embedder) -> N
     settings = Settings(documents_dir=tmp_path, index_dir=tmp_path / "index")
     with pytest.raises(IndexNotFoundError, match="No index in .*Build one with: python ingest.py"):
         KnowledgeBase(settings, embedder)
+
+
+def _eval_questions(limit: int = 40) -> list[str]:
+    rows = [json.loads(line) for line in (Path(__file__).parent.parent / "eval" / "questions.jsonl").open()]
+    return [r["question"] for r in rows if r.get("split") == "dev"][:limit]
+
+
+def test_scoring_only_candidates_ranks_as_scoring_every_passage(shipped: KnowledgeBase) -> None:
+    """A large collection scores only the vector index's and BM25's candidates; on the
+    shipped documents that finds the same hits, in the same order, as scoring all."""
+    candidates = shipped.configured(full_scan_passages=0)
+    for question in _eval_questions():
+        every, some = shipped.search(question, 5), candidates.search(question, 5)
+        assert [h.passage_id for h in some] == [h.passage_id for h in every], question
+        assert [h.highlight for h in some] == [h.highlight for h in every], question
+        assert np.allclose([h.score for h in some], [h.score for h in every], atol=1e-5)
+
+
+def test_an_approximate_index_set_by_the_staff_is_built_recorded_and_searched(
+    shipped_index: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    from kb.ingest import ingest
+
+    settings = shipped_index.with_changes(index_dir=tmp_path / "index", vector_index="IVF8,Flat")
+    assert ingest(settings, embedder=embedder).ok
+    kb = KnowledgeBase(settings.with_changes(full_scan_passages=0), embedder)
+    plan = kb.generation.manifest["vector_index"]
+    assert plan["factory"] == "IVF8,Flat" and plan["chosen_by"] == "setting" and not plan["exact"]
+    assert plan["params"]["nprobe"] >= 1
+    assert kb.generation.passage_matrix is None  # the IVF index holds the only copy
+    exact = KnowledgeBase(shipped_index, embedder)
+    for question in _eval_questions(15):
+        assert kb.search(question, 1)[0].passage_id == exact.search(question, 1)[0].passage_id, question
