@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-test run ingest test lint bench eval clean
+.PHONY: setup setup-test run ingest test lint bench bench-quick eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,10 +51,13 @@ SCIFACT ?= ../shared/beir-scifact
 eval: setup
 	$(PY) evaluate.py $(if $(wildcard $(SCIFACT)/corpus.jsonl),--scifact $(SCIFACT))
 
-## Ingest and query figures, then many clients through HTTP (bounded, loopback only)
+## Every benchmark (start-up, query, memory, ingest, load, scale), written to docs/BENCHMARKS.md.
+## About 25 minutes; `make bench-quick` runs small sizes in a few. Loopback only, bounded.
 bench: setup-test
-	$(PY) bench/bench_ingest.py
-	$(PY) bench/bench_load.py
+	$(PY) -m bench
+
+bench-quick: setup-test
+	$(PY) -m bench --quick --out bench/quick-results.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts .cache

@@ -28,6 +28,7 @@ from typing import TypedDict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+_BEGAN = time.perf_counter()  # start-up figures (printed when ready, docs/BENCHMARKS.md)
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, HTTPException  # noqa: E402
@@ -622,18 +623,31 @@ def main(argv: list[str] | None = None) -> int:
             documents_dir=args.documents, index_dir=args.index, host=args.host, port=args.port
         )
         users = staff_credentials()
+        laps = {"imports": time.perf_counter() - _BEGAN}
+        lap = time.perf_counter()
         kb = load_knowledge_base(settings)
-        kb.warm_up()  # loads the model: a bad KB_MODEL is reported here
+        laps["index"], lap = time.perf_counter() - lap, time.perf_counter()
+        kb.embedder.load()  # a bad KB_MODEL is reported here
+        laps["model"], lap = time.perf_counter() - lap, time.perf_counter()
+        kb.warm_up()
+        laps["warm-up"], lap = time.perf_counter() - lap, time.perf_counter()
     except (KBError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     feedback = FeedbackStore(Path(settings.index_dir) / "feedback.sqlite")
     server = build_app(ClinicApp(kb, feedback, users))
+    laps["pages"] = time.perf_counter() - lap
     started = time.strftime("%H:%M:%S")
     print(
         f"[{started}] Serving {kb.generation.passage_count} passages from "
         f"{len(kb.documents())} documents. Open http://{settings.host}:{settings.port}/ "
         f"(staff page: /staff/, {'login required' if users else 'off: set KB_STAFF_PASSWORD'}).",
+        flush=True,
+    )
+    print(
+        f"Start-up took {sum(laps.values()):.1f} s before the server: "
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in laps.items())
+        + f" (the model runs on {kb.embedder.backend}).",
         flush=True,
     )
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")

@@ -79,14 +79,18 @@ def run_load(
     max_seconds: float | None = None,
     questions: list[str] = QUESTIONS,
     on_start: Callable[[], None] | None = None,
+    raw: bool = False,
 ) -> LoadResult:
     """Call /search from ``clients`` threads, each with its own gradio_client, for ``seconds``
     (or, with ``until``, until it returns True, at most ``max_seconds``). Every request's
     latency or failure is recorded; a "queue is full" refusal counts as busy. ``on_start``
-    is called once every client is connected, just before the load begins."""
+    is called once every client is connected, just before the load begins.
+
+    ``raw`` calls gradio's documented REST API with plain HTTP (httpx) instead of
+    gradio_client: the same server work without the client library's own cost."""
     from gradio_client import Client
 
-    connected = [Client(url, verbose=False) for _ in range(clients)]
+    connected = [RestClient(url) if raw else Client(url, verbose=False) for _ in range(clients)]
     result = LoadResult(clients, 0.0)
     lock = threading.Lock()
     stop = threading.Event()
@@ -131,3 +135,33 @@ def run_load(
     for client in connected:
         client.close()
     return result
+
+
+class RestClient:
+    """/search through gradio's REST API (``POST /gradio_api/call/search``, then the event's
+    result stream), with the ``predict`` signature of gradio_client's Client."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self._http = httpx.Client(base_url=url.rstrip("/"), timeout=120)
+
+    def predict(self, question: str, k: int, api_name: str = "/search") -> dict:
+        import json
+
+        posted = self._http.post(f"/gradio_api/call{api_name}", json={"data": [question, k]})
+        if posted.status_code != 200:
+            raise RuntimeError(f"HTTP {posted.status_code}: {posted.text[:200]}")
+        stream = self._http.get(f"/gradio_api/call{api_name}/{posted.json()['event_id']}").text
+        event, data = None, None
+        for line in stream.splitlines():
+            if line.startswith("event: "):
+                event = line[7:].strip()
+            elif line.startswith("data: "):
+                data = line[6:]
+        if event != "complete" or data is None:
+            raise RuntimeError(f"{event}: {(data or stream)[:200]}")
+        return json.loads(data)[0]
+
+    def close(self) -> None:
+        self._http.close()

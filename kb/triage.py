@@ -10,6 +10,7 @@ missed ones are not, so the rules lean towards matching.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ class _Word:
     options: tuple[str, ...]
     prefix: bool  # "blister*": any ending
 
+    # Every question is checked against every phrase, and the fuzzy comparison is the
+    # cost: remembered per (phrase word, question word), since questions share most words.
+    @functools.lru_cache(maxsize=1 << 16)  # noqa: B019 - the rules live as long as the app
     def matches(self, word: str) -> bool:
         for option in self.options:
             if self.prefix:

@@ -1,0 +1,76 @@
+"""Every benchmark, one after another; the figures go to docs/BENCHMARKS.md.
+
+    python -m bench [--quick] [--only startup,query,...] [--out docs/BENCHMARKS.md]
+
+Each benchmark is a script of its own in bench/ (run one alone while working on it) whose
+``main(argv)`` prints a Markdown section and returns it. They run one at a time: on two
+cores, two benchmarks at once would measure each other. ``make bench`` runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from bench import machine  # noqa: E402
+
+#: Section name -> module, in the order they run and appear.
+BENCHMARKS = {
+    "startup": "bench.bench_startup",
+    "query": "bench.bench_query",
+    "memory": "bench.bench_memory",
+    "ingest": "bench.bench_ingest",
+    "load": "bench.bench_load",
+    "scale": "bench.bench_scale",
+}
+#: Arguments each benchmark gets under --quick (a few minutes in all).
+QUICK = {"startup": ["--runs", "1"], "memory": []}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and short runs")
+    parser.add_argument("--only", help=f"comma-separated, from: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    names = args.only.split(",") if args.only else list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown}; choose from {', '.join(BENCHMARKS)}")
+    began = time.perf_counter()
+    sections = []
+    for name in names:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        module = importlib.import_module(BENCHMARKS[name])
+        extra = QUICK.get(name, ["--quick"]) if args.quick else []
+        started = time.perf_counter()
+        sections.append(module.main(extra))
+        print(f"== {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    minutes = (time.perf_counter() - began) / 60
+    command = "make bench" if not (args.quick or args.only) else "python -m bench " + " ".join(argv or sys.argv[1:])
+    header = [
+        "# Benchmarks",
+        "",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} in {minutes:.0f} minutes. "
+        "Each section names the script that measures it (run one alone with its own command). "
+        "These machines are noisy: where a figure has a natural baseline it is measured in the "
+        "same run and the ratio is given. The test suite asserts no timings.",
+        "",
+        "## Machine",
+        "",
+        machine.describe(),
+        "",
+    ]
+    args.out.write_text("\n".join(header + sections), encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
