@@ -273,6 +273,9 @@ class _OnnxModel:
         # Idle worker threads must sleep, not spin: the app's other threads share the cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
+        # The arena keeps the largest batch's memory for good (500 MB after one batch of 32
+        # long passages); without it a query costs the same (bench/bench_memory.py).
+        options.enable_cpu_mem_arena = False
         self._session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dimension = int(self._session.get_outputs()[0].shape[-1])

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write_pdf
 
@@ -22,6 +23,28 @@ def test_first_ingest_adds_every_document(settings: Settings, embedder: Embedder
     assert sorted(report.added) == ["aftercare.pdf", "faq.md", "hours.txt"]
     assert report.changed == report.removed == report.unchanged == report.failed == []
     assert report.documents == 3 and report.passages == report.embedded > 3
+
+
+def test_each_text_gets_its_own_vector_though_embedded_longest_first(
+    built: Settings, embedder: Embedder
+) -> None:
+    """The ingest batches texts by length, not in document order: every passage, sentence
+    and heading vector must still be the one of its own text."""
+    generation = store.open_generation(built.index_dir)
+    try:
+        passages = generation.passages_at(range(generation.passage_count))
+        sentences = [text for *_, text in store.sentence_table(passages)]
+        headings = store.heading_texts(passages)
+        for texts, matrix in (
+            ([p.embedding_text for p in passages], generation.passage_matrix),
+            (sentences, generation.sentence_matrix),
+            (headings, generation.heading_matrix),
+        ):
+            assert len(texts) == len(matrix) > 1
+            expected = embedder.encode_passages(texts)
+            assert np.allclose(matrix, expected, atol=1e-4)
+    finally:
+        generation.close()
 
 
 def test_manifest_records_how_the_index_was_built(built: Settings) -> None:
