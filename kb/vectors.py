@@ -28,12 +28,14 @@ import numpy as np
 
 from kb.errors import KBError
 
-# Figures behind the constants below: `python bench/bench_scale.py` (2-core machine,
-# 384-d MiniLM-like vectors, one search thread); docs/SCALING.md has the tables.
+# Figures behind the constants below: `nice -n 5 python bench/bench_scale.py` (2-core
+# machine, 384-d vectors generated from the real ones, one search thread; 13.9 min);
+# docs/SCALING.md has the tables.
 #
-# Exact search scans every vector. Single-query p95 (k=100) cost about 0.28 ms per
-# 1,000 vectors at 100,000 (27.5 ms), p50 8.9 ms at 50,000: past 10 ms somewhere
-# between 36,000 and 55,000 vectors on a busy machine. 40,000 is the safe end of that.
+# Exact search scans every vector: single-query p95 (k=100) was 1.6 ms at 10,000 vectors,
+# 25.7 ms at 100,000 and 260 ms at 1,000,000 (0.26 ms per 1,000: past 10 ms at ~38,000)
+# while the machine was shared; 144 ms at 1,000,000 when it was quiet (past 10 ms at
+# ~69,000, `--sizes 1000000 --skip-lexical`). 40,000 holds the budget on a busy machine.
 #: Largest collection "auto" searches exactly.
 EXACT_UP_TO = 40_000
 #: Single-query search budget, milliseconds, for one index (the passage or sentence index).
@@ -41,16 +43,18 @@ SEARCH_BUDGET_MS = 10
 # IVF at 1,000,000 vectors (train + add, 2 cores; recall@10 at nprobe 8/16/24/48):
 #   2,048 lists, 32 training vectors per list, 10 k-means rounds: 18 + 29 s; .976/.986/.991/.993
 #   4,096 lists, 32 per list:                                    82 + 52 s; .970/.982/.986/.992
-# So about 2 sqrt(n) lists (half FAISS's usual 4 sqrt(n)): same recall, a third of the build.
-# nprobe sqrt(nlist) (46 of 2,048) gave .996 at 1M and 0.99+ at 100k, with margin over
-# the 0.98 target for text harder than the synthetic set; it scans ~2% of the vectors.
+# So about 2 sqrt(n) lists (half FAISS's usual 4 sqrt(n)): the same recall, a third of the
+# build. The smallest nprobe reaching recall@10 0.98 was 4 of 512 lists at 100,000 and 6 of
+# 2,048 at 1,000,000; a harder generated set (three times the noise) needed 24 of 1,024 at
+# 100,000, about 0.75 sqrt(nlist). nprobe = sqrt(nlist) covers that with room for real text
+# being harder still: recall .996 at 100,000 (23 probes), 1.000 at 1,000,000 (46 probes).
 #: IVF lists per sqrt(n), rounded to a power of two.
 LISTS_PER_SQRT_N = 2
 #: Probed lists per sqrt(number of lists).
 NPROBE_PER_SQRT_NLIST = 1.0
 #: Training sample per IVF list: FAISS warns below 39; more only slows training.
 TRAIN_PER_LIST = 40
-#: k-means rounds when training IVF (FAISS's default is 25; 10 gave the same recall).
+#: k-means rounds when training IVF (FAISS's default is 25; the recall above is with 10).
 KMEANS_ITERATIONS = 10
 #: HNSW's candidate list when a setting asks for HNSW without saying (HNSW32 needed
 #: efSearch 96 for recall@10 0.98 at 100,000 vectors in the bench).
