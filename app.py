@@ -30,6 +30,33 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 _BEGAN = time.perf_counter()  # start-up figures (printed when ready, docs/BENCHMARKS.md)
 
+
+def _start_loading(argv: list[str]):
+    """Open the index and load the model in a thread while gradio imports (main only)."""
+    try:
+        from kb.config import Settings
+        from kb.startup import Startup
+
+        args = parse_args(argv)
+        settings = Settings.from_env(documents_dir=args.documents, index_dir=args.index, host=args.host, port=args.port)
+    except (SystemExit, ValueError):
+        return None  # main() reports bad arguments and settings
+    return Startup(settings)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the clinic knowledge base.")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env KB_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860; env KB_PORT)")
+    parser.add_argument(
+        "--documents", type=Path, help="documents folder (default documents/; env KB_DOCUMENTS)"
+    )
+    parser.add_argument("--index", type=Path, help="index folder (default index/; env KB_INDEX)")
+    return parser.parse_args(argv)
+
+
+_STARTUP = _start_loading(sys.argv[1:]) if __name__ == "__main__" else None
+
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.responses import FileResponse, RedirectResponse  # noqa: E402
@@ -45,20 +72,16 @@ from kb.auth import (  # noqa: E402
 )
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.documents import DOCUMENT_TYPES  # noqa: E402
-from kb.embedding import Embedder  # noqa: E402
 from kb.errors import (  # noqa: E402
-    IndexDamagedError,
-    IndexFormatError,
-    IndexNotFoundError,
     KBError,
     LoginLockedError,
 )
 from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
-from kb.ingest import ingest  # noqa: E402
-from kb.progress import ConsoleProgress, log_warnings_only  # noqa: E402
+from kb.progress import log_warnings_only  # noqa: E402
 from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
+from kb.startup import Startup  # noqa: E402
 from kb.watcher import IndexWatcher  # noqa: E402
 from kb.webqueue import wake_on_work  # noqa: E402
 from kb.worker import IngestJob  # noqa: E402
@@ -582,37 +605,6 @@ def _expire_staff_sessions(server: FastAPI, session_minutes: float) -> None:
 # --- start-up ------------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="app.py", description="Serve the clinic knowledge base.")
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env KB_HOST)")
-    parser.add_argument("--port", type=int, help="port (default 7860; env KB_PORT)")
-    parser.add_argument(
-        "--documents", type=Path, help="documents folder (default documents/; env KB_DOCUMENTS)"
-    )
-    parser.add_argument("--index", type=Path, help="index folder (default index/; env KB_INDEX)")
-    return parser.parse_args(argv)
-
-
-def load_knowledge_base(settings: Settings) -> KnowledgeBase:
-    """Load the index, building it first (with progress on the console) if there is none,
-    or only one written by an older version (its cached vectors are reused)."""
-    embedder = Embedder.for_settings(settings)
-    try:
-        return KnowledgeBase(settings, embedder)
-    except (IndexNotFoundError, IndexFormatError, IndexDamagedError) as exc:
-        # None yet, an older version's, or a damaged one with no complete generation to
-        # fall back on (kb.store.open_current falls back when there is one).
-        why = {IndexFormatError: "of this version", IndexDamagedError: "that can be read"}.get(type(exc), "yet")
-        print(
-            f"No index {why} in {settings.index_dir}/: building it from {settings.documents_dir}/ …",
-            flush=True,
-        )
-        with ConsoleProgress(enabled=True) as progress:
-            report = ingest(settings, embedder=embedder, progress=progress)
-        print(format_report(report, settings), flush=True)
-        return KnowledgeBase(settings, embedder)
-
-
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
@@ -623,31 +615,27 @@ def main(argv: list[str] | None = None) -> int:
             documents_dir=args.documents, index_dir=args.index, host=args.host, port=args.port
         )
         users = staff_credentials()
-        laps = {"imports": time.perf_counter() - _BEGAN}
-        lap = time.perf_counter()
-        kb = load_knowledge_base(settings)
-        laps["index"], lap = time.perf_counter() - lap, time.perf_counter()
-        kb.embedder.load()  # a bad KB_MODEL is reported here
-        laps["model"], lap = time.perf_counter() - lap, time.perf_counter()
-        kb.warm_up()
-        laps["warm-up"], lap = time.perf_counter() - lap, time.perf_counter()
+        imported = time.perf_counter()
+        startup = _STARTUP if _STARTUP is not None and _STARTUP.settings == settings else Startup(settings)
+        kb = startup.result()
     except (KBError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    loaded = time.perf_counter()
     feedback = FeedbackStore(Path(settings.index_dir) / "feedback.sqlite")
     server = build_app(ClinicApp(kb, feedback, users))
-    laps["pages"] = time.perf_counter() - lap
-    started = time.strftime("%H:%M:%S")
+    ready = time.perf_counter()
     print(
-        f"[{started}] Serving {kb.generation.passage_count} passages from "
+        f"[{time.strftime('%H:%M:%S')}] Serving {kb.generation.passage_count} passages from "
         f"{len(kb.documents())} documents. Open http://{settings.host}:{settings.port}/ "
         f"(staff page: /staff/, {'login required' if users else 'off: set KB_STAFF_PASSWORD'}).",
         flush=True,
     )
+    alongside = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in startup.laps.items())
     print(
-        f"Start-up took {sum(laps.values()):.1f} s before the server: "
-        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in laps.items())
-        + f" (the model runs on {kb.embedder.backend}).",
+        f"Start-up took {ready - _BEGAN:.1f} s before the server: imports {imported - _BEGAN:.2f} s, "
+        f"waiting for the index and model {loaded - imported:.2f} s, pages {ready - loaded:.2f} s "
+        f"(loaded alongside the imports: {alongside}; the model runs on {kb.embedder.backend}).",
         flush=True,
     )
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")

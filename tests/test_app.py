@@ -350,13 +350,13 @@ def test_with_no_staff_login_configured_no_staff_action_exists(
 def test_an_index_written_by_an_older_version_is_rebuilt_at_start(built: Settings) -> None:
     import json
 
-    import app as app_module
     from kb import store
+    from kb.startup import load_knowledge_base
 
     name = store.current_generation_name(built.index_dir)
     manifest_path = built.index_dir / store.GENERATIONS / name / store.MANIFEST
     manifest = json.loads(manifest_path.read_text())
     manifest_path.write_text(json.dumps({**manifest, "format": 1}))
-    kb = app_module.load_knowledge_base(built)
+    kb = load_knowledge_base(built)
     assert kb.generation.name != name and kb.generation.manifest["format"] == store.FORMAT_VERSION
     assert kb.search("Saturday opening hours", 1)[0].source == "hours.txt"
