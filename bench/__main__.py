@@ -29,6 +29,8 @@ BENCHMARKS = {
     "load": "bench.bench_load",
     "scale": "bench.bench_scale",
 }
+#: Everything below this line in the output file is written by this runner.
+MARKER = "<!-- Everything below is written by `make bench` (python -m bench). -->"
 #: Arguments each benchmark gets under --quick (a few minutes in all).
 QUICK = {"startup": ["--runs", "1"], "memory": []}
 
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes = (time.perf_counter() - began) / 60
     command = "make bench" if not (args.quick or args.only) else "python -m bench " + " ".join(argv or sys.argv[1:])
     header = [
-        "# Benchmarks",
+        "# Figures",
         "",
         f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} in {minutes:.0f} minutes. "
         "Each section names the script that measures it (run one alone with its own command). "
@@ -67,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         machine.describe(),
         "",
     ]
-    args.out.write_text("\n".join(header + sections), encoding="utf-8")
+    # A hand-written part above the marker (what the figures mean, the targets) is kept.
+    kept = ""
+    if args.out.exists() and MARKER in (text := args.out.read_text(encoding="utf-8")):
+        kept = text[: text.index(MARKER)]
+    args.out.write_text(kept + MARKER + "\n\n" + "\n".join(header + sections), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -34,6 +34,12 @@ from kb.ingest import ingest  # noqa: E402
 from kb.search import PARTS, KnowledgeBase  # noqa: E402
 
 COMMAND = "python bench/bench_query.py"
+#: The ways a program calls the search over HTTP (bench/load.py).
+KINDS = {
+    "gradio_client": "gradio_client `/search`",
+    "rest": "gradio REST `/gradio_api/call/search`",
+    "plain": "plain JSON `GET /api/search`",
+}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -93,15 +99,15 @@ def through_http(settings: Settings, clients: list[int], seconds: float, inproc_
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     try:
-        for raw in (False, True):
-            run_load(app.url, clients=4, seconds=2, raw=raw)  # warm up
+        for kind, label in KINDS.items():
+            run_load(app.url, clients=4, seconds=2, kind=kind)  # warm up
             one = None
             for n in clients:
-                r = run_load(app.url, clients=n, seconds=seconds, raw=raw)
+                r = run_load(app.url, clients=n, seconds=seconds, kind=kind)
                 one = one or r.throughput
-                print(f"  {'REST' if raw else 'gradio_client'} x{n}: {r.summary()}", file=sys.stderr)
+                print(f"  {kind} x{n}: {r.summary()}", file=sys.stderr)
                 lines.append(
-                    f"| {'plain HTTP (REST)' if raw else 'gradio_client'} | {n} | {r.requests} | "
+                    f"| {label} | {n} | {r.requests} | "
                     f"{r.throughput:.1f} | {r.throughput / one:.2f} | {r.percentile(50):.1f} | "
                     f"{r.percentile(95):.1f} | {r.percentile(99):.1f} | "
                     f"{r.percentile(95) / inproc_p95:.1f}x | {len(r.failures)} | {r.busy} |"

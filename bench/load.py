@@ -79,18 +79,21 @@ def run_load(
     max_seconds: float | None = None,
     questions: list[str] = QUESTIONS,
     on_start: Callable[[], None] | None = None,
-    raw: bool = False,
+    kind: str = "gradio_client",
 ) -> LoadResult:
     """Call /search from ``clients`` threads, each with its own gradio_client, for ``seconds``
     (or, with ``until``, until it returns True, at most ``max_seconds``). Every request's
     latency or failure is recorded; a "queue is full" refusal counts as busy. ``on_start``
     is called once every client is connected, just before the load begins.
 
-    ``raw`` calls gradio's documented REST API with plain HTTP (httpx) instead of
-    gradio_client: the same server work without the client library's own cost."""
+    ``kind``: "gradio_client"; "rest", gradio's documented REST API called with plain HTTP
+    (the same server work without the client library's own cost); or "plain", the app's
+    ``/api/search`` JSON route (no gradio queue or event stream)."""
     from gradio_client import Client
 
-    connected = [RestClient(url) if raw else Client(url, verbose=False) for _ in range(clients)]
+    makers = {"gradio_client": lambda: Client(url, verbose=False), "rest": lambda: RestClient(url)}
+    makers["plain"] = lambda: PlainClient(url)
+    connected = [makers[kind]() for _ in range(clients)]
     result = LoadResult(clients, 0.0)
     lock = threading.Lock()
     stop = threading.Event()
@@ -165,3 +168,15 @@ class RestClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+class PlainClient(RestClient):
+    """The app's plain JSON route, ``GET /api/search?q=...&k=...``."""
+
+    def predict(self, question: str, k: int, api_name: str = "/search") -> dict:
+        answer = self._http.get("/api/search", params={"q": question, "k": k})
+        if answer.status_code == 503:
+            raise RuntimeError("Queue is full (503)")
+        if answer.status_code != 200:
+            raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+        return answer.json()

@@ -189,6 +189,39 @@ def test_a_question_about_each_document_is_answered_from_it(
     assert source in [p["source"] for p in result["passages"]]
 
 
+def test_the_plain_json_route_answers_as_the_gradio_api(app: RunningApp, client: Client) -> None:
+    question = "How long does the redness last after a CO2 laser?"
+    plain = httpx.get(app.url + "api/search", params={"q": question, "k": 3}, timeout=60)
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
+    via_gradio = client.predict(question, 3, api_name="/search")
+    assert set(plain.json()) == set(via_gradio)
+    assert [p["passage_id"] for p in plain.json()["passages"]] == [p["passage_id"] for p in via_gradio["passages"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": "   "}, "Type a question first"),
+        ({"q": "x" * 1001}, "the limit is 1,000"),
+        ({"q": "redness", "k": 0}, "k must be a whole number from 1 to 50"),
+        ({"q": "redness", "k": 51}, "k must be a whole number from 1 to 50"),
+    ],
+    ids=["whitespace", "too-long", "k-0", "k-51"],
+)
+def test_the_plain_json_route_refuses_bad_requests_clearly(app: RunningApp, params: dict, message: str) -> None:
+    answer = httpx.get(app.url + "api/search", params=params, timeout=60)
+    assert answer.status_code == 400 and message in answer.json()["detail"]
+
+
+def test_in_flight_requests_past_the_limit_are_refused() -> None:
+    from app import BoundedCounter
+
+    counter = BoundedCounter(2)
+    assert counter.enter() and counter.enter() and not counter.enter()
+    counter.leave()
+    assert counter.enter()
+
+
 def test_off_topic_question_is_not_answered(client: Client) -> None:
     result = client.predict("What is the capital of Australia?", api_name="/search")
     assert result["answered"] is False and result["urgent"] is False
