@@ -148,3 +148,30 @@ def test_an_approximate_index_set_by_the_staff_is_built_recorded_and_searched(
     exact = KnowledgeBase(shipped_index, embedder)
     for question in _eval_questions(15):
         assert kb.search(question, 1)[0].passage_id == exact.search(question, 1)[0].passage_id, question
+
+
+def test_answers_asked_at_once_from_many_threads_match_those_asked_one_at_a_time(
+    shipped: KnowledgeBase,
+) -> None:
+    """Concurrent questions share model calls (kb.embedding batches them); each answer is
+    still the one its question gets alone."""
+    import threading
+
+    questions = _eval_questions(16)
+    alone = {q: shipped.answer(q, 5) for q in questions}
+    together: dict[str, object] = {}
+    start = threading.Barrier(len(questions))
+
+    def ask(question: str) -> None:
+        start.wait()
+        together[question] = shipped.answer(question, 5)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for q in questions:
+        assert [h.passage_id for h in together[q].hits] == [h.passage_id for h in alone[q].hits], q
+        assert np.allclose([h.score for h in together[q].hits], [h.score for h in alone[q].hits], atol=1e-5)
+        assert (together[q].answered, together[q].urgent) == (alone[q].answered, alone[q].urgent)
