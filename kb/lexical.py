@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.query import Vocabulary
+
 #: Words of the query that carry no intent, on top of the indexed stopwords.
 QUERY_STOPWORDS = "en_plus"
 _WORDS = "words.json"
@@ -74,7 +76,7 @@ class LexicalIndex:
         #: stem -> the commonest word in the documents with that stem, to show corrections.
         self.surface = surface or {}
         self._best: np.ndarray | None = None
-        self._vocabulary: list[str] | None = None
+        self._vocabulary: Vocabulary | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
@@ -110,10 +112,10 @@ class LexicalIndex:
     def knows(self, stem_: str) -> bool:
         return self._retriever is not None and stem_ in self._retriever.vocab_dict
 
-    def vocabulary(self) -> list[str]:
-        """Every stem the index knows, for spelling fixes (built once)."""
+    def vocabulary(self) -> Vocabulary:
+        """Every stem the index knows, grouped for spelling fixes (built once)."""
         if self._vocabulary is None:
-            self._vocabulary = list(self._retriever.vocab_dict) if self._retriever is not None else []
+            self._vocabulary = Vocabulary(self._retriever.vocab_dict if self._retriever is not None else [])
         return self._vocabulary
 
     def _ids(self, stems: list[str]) -> list[int]:

@@ -179,6 +179,7 @@ class KnowledgeBase:
         for: the example questions' vectors, the keyword statistics, the model's first call."""
         self.answer("How long does the redness last?", 1)
         self._nearest_example(self.embedder.encode_query("warm up"))
+        self.urgent_contact()  # read from the documents once per generation
 
     def configured(self, **changes: object) -> KnowledgeBase:
         """The same loaded model and generation, searched with some settings changed (to
@@ -214,6 +215,7 @@ class KnowledgeBase:
         # Staff edit the rules and re-ingest: a new generation is the moment to re-read them.
         # A broken file keeps the rules in service (the error is raised once, to be logged).
         self.rules = _load_rules(self.settings.warning_signs)
+        self.urgent_contact()  # now, not on the first warning-sign question
         return True
 
     def validate(self, query: object, k: object) -> tuple[str, int]:
@@ -292,8 +294,8 @@ class KnowledgeBase:
         clock.lap("rewrite")
         vector = self.embedder.encode_query(searched.expanded if self.settings.expand_dense else query)
         clock.lap("encode")
-        if k is not None and generation.passage_count <= self.settings.full_scan_passages:
-            k = None  # small enough to score every passage
+        if k is not None and generation.exact and generation.passage_count <= self.settings.full_scan_passages:
+            k = None  # small enough to score every passage (an approximate index keeps no matrix to scan)
         return searched, vector, _signals(generation, vector, searched.expanded, clock, needed, k)
 
     def rewrite(self, query: str, generation: store.Generation | None = None) -> Rewrite:

@@ -76,3 +76,20 @@ def test_the_shipped_glossary_parses(tmp_path: Path) -> None:
     entries = query.load_glossary(shipped)
     assert ("isotretinoin" in words for _, words in entries)
     assert query.load_glossary(tmp_path / "missing.txt") == ()
+
+
+def test_the_length_grouped_vocabulary_finds_what_a_scan_of_every_word_finds() -> None:
+    import random
+
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    rng = random.Random(7)
+    letters = "aeioulnrst"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(2, 9))) for _ in range(3000)]
+    grouped = query.Vocabulary(words)
+    for _ in range(300):
+        word = "".join(rng.choice(letters) for _ in range(rng.randint(2, 10)))
+        limit = 1 if len(word) <= 7 else 2
+        scan = process.extractOne(word, words, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
+        assert grouped.nearest(word, limit) == (scan[0] if scan else None), word

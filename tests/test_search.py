@@ -146,8 +146,11 @@ def test_an_approximate_index_set_by_the_staff_is_built_recorded_and_searched(
     assert plan["params"]["nprobe"] >= 1
     assert kb.generation.passage_matrix is None  # the IVF index holds the only copy
     exact = KnowledgeBase(shipped_index, embedder)
+    small = KnowledgeBase(settings, embedder)  # under full_scan_passages, yet no matrix to scan
     for question in _eval_questions(15):
-        assert kb.search(question, 1)[0].passage_id == exact.search(question, 1)[0].passage_id, question
+        expected = exact.search(question, 1)[0].passage_id
+        assert kb.search(question, 1)[0].passage_id == expected, question
+        assert small.search(question, 1)[0].passage_id == expected, question
 
 
 def test_answers_asked_at_once_from_many_threads_match_those_asked_one_at_a_time(

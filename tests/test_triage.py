@@ -91,3 +91,19 @@ def test_the_shipped_rules_flag_descriptions_of_warning_signs(question: str) -> 
 )
 def test_the_shipped_rules_leave_questions_that_only_ask(question: str) -> None:
     assert SHIPPED.matched_signs(question) == []
+
+
+def test_urgent_lines_found_around_urgent_words_are_those_the_full_pattern_finds() -> None:
+    from kb.triage import _URGENT_LINE, _urgent_lines
+
+    texts = [
+        "Urgent after-treatment line (24 hours, on-call nurse): 555-0199. Office: 555-0100.",
+        "Call us.\nIn an emergency after hours, phone +1 (555) 010-0199 at once\nThanks",
+        "No number here, urgent or not. The emergency room is down the road.",
+        "On call 24 hours: 555.0199. Emergency: 911 is not a clinic line.",
+    ]
+    for text in texts:
+        assert list(_urgent_lines(text)) == [m.group(0) for m in _URGENT_LINE.finditer(text)], text
+    # A line of 20,000 characters is looked at only near its urgent word.
+    [line] = _urgent_lines("x " * 5000 + "urgent: 555 0199 " + "y " * 5000)
+    assert "urgent: 555 0199" in line and len(line) < 1000

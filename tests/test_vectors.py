@@ -67,7 +67,7 @@ def test_approximate_plans_grow_with_the_collection():
     [
         ("Flat", "Flat", {}),
         ("HNSW32", "HNSW32", {"efSearch": 128}),
-        ("IVF1024,SQ8", "IVF1024,SQ8", {"nprobe": 32}),
+        ("IVF1024,SQ8", "IVF1024,SQ8", {"nprobe": 64}),
     ],
 )
 def test_a_setting_overrides_auto_and_is_recorded(setting, factory, params):
