@@ -28,7 +28,10 @@ BENCHMARKS = {
     "ingest": "bench.bench_ingest",
     "load": "bench.bench_load",
     "scale": "bench.bench_scale",
+    "search_scale": "bench.bench_search_scale",
 }
+#: Arguments each benchmark gets in a full run: BM25 at scale is measured by search_scale.
+FULL = {"load": ["--seconds", "10"], "scale": ["--skip-lexical"]}
 #: Everything below this line in the output file is written by this runner.
 MARKER = "<!-- Everything below is written by `make bench` (python -m bench). -->"
 #: Arguments each benchmark gets under --quick (a few minutes in all).
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"== {name}", file=sys.stderr, flush=True)
         module = importlib.import_module(BENCHMARKS[name])
-        extra = QUICK.get(name, ["--quick"]) if args.quick else []
+        extra = QUICK.get(name, ["--quick"]) if args.quick else FULL.get(name, [])
         started = time.perf_counter()
         sections.append(module.main(extra))
         print(f"== {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)

@@ -7,10 +7,11 @@ Builds an index of the shipped documents in a temporary folder. In process, ever
 evaluation question (patients' wording, both splits) is answered once after a warm-up;
 the baseline is the model's own encode of the same questions, measured in the same run,
 so "x encode" says how many model calls an answer costs. Through HTTP, the real app
-runs on a loopback port with its default settings; each client count is measured with
-gradio_client (what API users run) and with plain HTTP calls of gradio's REST API (the
-server's share without the client library's cost). The baseline there is the in-process
-p95. Loopback only; every run is bounded.
+runs on a loopback port with its default settings; each client count is measured three
+ways (bench/load.py): gradio_client (what API users run), gradio's REST API called with
+plain HTTP (the server's share without the client library's cost), and the app's plain
+JSON route ``GET /api/search`` (no gradio queue or event stream). The baseline there is
+the in-process p95. Loopback only; every run is bounded.
 """
 
 from __future__ import annotations
