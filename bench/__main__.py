@@ -23,6 +23,7 @@ from bench import machine  # noqa: E402
 #: Section name -> module, in the order they run and appear.
 BENCHMARKS = {
     "startup": "bench.bench_startup",
+    "idle": "bench.bench_idle",
     "query": "bench.bench_query",
     "memory": "bench.bench_memory",
     "ingest": "bench.bench_ingest",
@@ -72,13 +73,40 @@ def main(argv: list[str] | None = None) -> int:
         machine.describe(),
         "",
     ]
-    # A hand-written part above the marker (what the figures mean, the targets) is kept.
-    kept = ""
+    # A hand-written part above the marker (what the figures mean, the targets) is kept, and
+    # with --only, so are the sections of the benchmarks not run this time.
+    kept, before = "", {}
     if args.out.exists() and MARKER in (text := args.out.read_text(encoding="utf-8")):
         kept = text[: text.index(MARKER)]
-    args.out.write_text(kept + MARKER + "\n\n" + "\n".join(header + sections), encoding="utf-8")
+        if args.only:
+            before = _sections(text[text.index(MARKER) :])
+            header[2] = before.get("", header[2]) + f" Sections {', '.join(names)} re-run by `{command}`."
+    merged = {**before, **_sections("\n".join(sections))}
+    merged.pop("", None)
+    body = "\n".join(header + [merged[title] for title in _ordered(merged)])
+    args.out.write_text(kept + MARKER + "\n\n" + body, encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Level-2 sections by title ("" holds the "Written by" line of an earlier run)."""
+    found: dict[str, str] = {}
+    for block in ("\n" + text).split("\n## ")[1:]:
+        title = block.split("\n", 1)[0]
+        if title != "Machine":
+            found[title] = "## " + block.rstrip() + "\n"
+    written = [line for line in text.splitlines() if line.startswith("Written by")]
+    if written:
+        found[""] = written[0]
+    return found
+
+
+def _ordered(sections: dict[str, str]) -> list[str]:
+    """Section titles in the order the benchmarks run."""
+    order = ["Start-up", "Idle CPU", "Query latency", "Memory", "Ingest", "Queue concurrency", "Scale"]
+    order.append("Search at scale")
+    return sorted(sections, key=lambda t: order.index(t) if t in order else len(order))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +34,9 @@ def rss_mb() -> float:
 
 def child(index: Path, documents: Path, backend: str) -> None:
     """Load the app's parts one by one and print the RSS after each, as JSON."""
-    steps = [("Python and numpy", rss_mb())]
     import numpy as np
+
+    steps = [("Python and numpy", rss_mb())]
 
     from kb.config import Settings
     from kb.embedding import Embedder
@@ -88,15 +87,9 @@ def measure(index: Path, documents: Path, backend: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> str:
-    from kb.config import Settings
-    from kb.ingest import ingest
+    from bench.shipped import shipped_index
 
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        shutil.copytree(ROOT / "documents", base / "documents")
-        settings = Settings(documents_dir=base / "documents", index_dir=base / "index")
-        print("memory: building the shipped index …", file=sys.stderr)
-        ingest(settings)
+    with shipped_index("memory") as settings:
         onnx = measure(settings.index_dir, settings.documents_dir, "onnx")
         torch = measure(settings.index_dir, settings.documents_dir, "torch")
     lines = [

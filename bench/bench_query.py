@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,8 +28,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.load import QUESTIONS, run_load  # noqa: E402
+from bench.shipped import shipped_index  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.ingest import ingest  # noqa: E402
 from kb.search import PARTS, KnowledgeBase  # noqa: E402
 
 COMMAND = "python bench/bench_query.py"
@@ -127,12 +125,7 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     if args.quick:
         args.queries, args.seconds = 100, 5.0
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        shutil.copytree(ROOT / "documents", base / "documents")
-        settings = Settings(documents_dir=base / "documents", index_dir=base / "index")
-        print("query: building the shipped index …", file=sys.stderr)
-        ingest(settings)
+    with shipped_index("query") as settings:
         kb = KnowledgeBase(settings)
         local, figures = in_process(kb, questions(args.queries))
         print("query: HTTP …", file=sys.stderr)

@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +27,8 @@ sys.path[:0] = [str(ROOT)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.load import RestClient  # noqa: E402
+from bench.shipped import shipped_index  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.ingest import ingest  # noqa: E402
 
 COMMAND = "python bench/bench_startup.py"
 _LAPS = re.compile(
@@ -92,17 +90,12 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        shutil.copytree(ROOT / "documents", base / "documents")
-        settings = Settings(documents_dir=base / "documents", index_dir=base / "index")
-        print("startup: building the shipped index …", file=sys.stderr)
-        ingest(settings)
+    with shipped_index("startup") as settings:
         _import_gradio()  # the first run after an install compiles nothing, but warms the disk cache
         gradio = statistics.median(_import_gradio() for _ in range(args.runs))
         runs = []
         for n in range(args.runs):
-            runs.append(one_start(settings, base / f"app-{n}.log"))
+            runs.append(one_start(settings, settings.index_dir.parent / f"app-{n}.log"))
             print(f"  start {n + 1}: {runs[-1][0]:.2f} s {runs[-1][1]}", file=sys.stderr)
     total = statistics.median(r[0] for r in runs)
     names = list(runs[0][1])
