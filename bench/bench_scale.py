@@ -345,15 +345,18 @@ def report(command: str, generator: str, threads, vector_rows, autos, lexical_ro
     for n, plan in autos:
         params = ", ".join(f"{k} {v}" for k, v in plan.params) or "-"
         lines.append(f"| {n:,} | {plan.factory} ({params}) | {plan.reason} |")
-    lines += [
-        "",
-        "### BM25 (kb.lexical)",
-        "",
-        "`LexicalIndex.build` time and size, and `scores()` (every passage's score) for 50 questions.",
-        "",
-        "| passages | words | build s | saved MB | RSS MB | scores p50 ms | scores p95 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    if not lexical_rows:
+        lines += ["", "BM25 was skipped here (`--skip-lexical`); \"Search at scale\" builds and times it."]
+    else:
+        lines += [
+            "",
+            "### BM25 (kb.lexical)",
+            "",
+            "`LexicalIndex.build` time and size, and `scores()` (every passage's score) for 50 questions.",
+            "",
+            "| passages | words | build s | saved MB | RSS MB | scores p50 ms | scores p95 ms |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for r in lexical_rows:
         lines.append(
             f"| {r['n']:,} | {r['words']:,} | {r['build_s']:.1f} | {_mb(r['saved'])} | {_mb(r['rss'])} "
