@@ -62,9 +62,6 @@ QUESTION_SHARE = 0.125
 #: Vectors generated, added or scanned at a time.
 CHUNK = 100_000
 WARM_UP = 10
-#: Largest size whose urgent-line scan is timed: it takes ~2 ms per passage naming
-#: "urgent" or "emergency" (kb/triage.py's _URGENT_LINE), minutes at a million.
-URGENT_SCAN_UP_TO = 100_000
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -288,16 +285,11 @@ def measure(row: dict, settings: Settings, embedder: Embedder, asked: list[str])
     kb = KnowledgeBase(settings, embedder)
     row["load_s"] = time.perf_counter() - t
     row["rss_after"] = rss_bytes()
-    # The urgent line is found once per generation, on its first warning-sign question.
-    # Done here so no timed answer waits for it; above URGENT_SCAN_UP_TO it is not found
-    # at all but set to "none stated" (what urgent_contact caches), to save minutes.
-    row["urgent_s"] = None
-    if row["n"] <= URGENT_SCAN_UP_TO:
-        t = time.perf_counter()
-        kb.urgent_contact()
-        row["urgent_s"] = time.perf_counter() - t
-    else:
-        kb.generation._urgent = (None,)
+    # The urgent line is found once per generation (at warm-up, and when the app switches
+    # to a new one); timed here on its own, so no timed answer waits for it.
+    t = time.perf_counter()
+    kb.urgent_contact()
+    row["urgent_s"] = time.perf_counter() - t
     log(f"{row['n']:,}: loaded in {row['load_s']:.1f} s, urgent-line scan {row['urgent_s']} s")
 
     kb.warm_up()
@@ -415,10 +407,9 @@ def report(command: str, rows: list[dict], asked: int, generator: str, backend: 
         "",
         "Load: `KnowledgeBase(settings, embedder)` with the model already loaded (its files were "
         "just written, so they came from the OS cache). RSS: the process before and after. The "
-        "urgent-line scan is what the first question naming a warning sign waits for, once per "
-        "generation (`urgent_contact`: a LIKE over every passage's text, then a regex over each "
-        f"passage found; `warm_up` does not do it); not run above {URGENT_SCAN_UP_TO:,} passages, "
-        "where it would take minutes (it grows linearly with the passages that name the words).",
+        "urgent-line scan runs once per generation, at warm-up and when the app switches to a new "
+        "generation (`urgent_contact`: a LIKE over every passage's text, then the urgent-line "
+        "pattern around each urgent word of the passages found).",
         "",
         "| passages | passage index | load s | RSS before MB | RSS after MB | generation MB | urgent-line scan s |",
         "|---:|---|---:|---:|---:|---:|---:|",
