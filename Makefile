@@ -52,7 +52,7 @@ eval: setup
 	$(PY) evaluate.py $(if $(wildcard $(SCIFACT)/corpus.jsonl),--scifact $(SCIFACT))
 
 ## Every benchmark (start-up, query, memory, ingest, load, scale, search at scale), written to
-## docs/BENCHMARKS.md. About an hour and 15 GB of memory (1M passages); `make bench-quick`
+## docs/BENCHMARKS.md. About 35 minutes and 15 GB of memory (1M passages); `make bench-quick`
 ## runs small sizes in a few minutes. Loopback only, bounded.
 bench: setup-test
 	$(PY) -m bench
