@@ -427,6 +427,8 @@ def _signals(
             keyword = generation.lexical.scores(stems) / attainable
     clock.lap("bm25")
     rows = None if full else _candidates(generation, vector, keyword, k)
+    if rows is None and generation.passage_matrix is None:  # every row of an approximate index
+        rows = np.arange(generation.passage_count)
     if rows is None:
         passage_vectors = generation.passage_matrix
         sentence_rows = None
