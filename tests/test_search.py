@@ -145,6 +145,7 @@ def test_an_approximate_index_set_by_the_staff_is_built_recorded_and_searched(
     assert plan["factory"] == "IVF8,Flat" and plan["chosen_by"] == "setting" and not plan["exact"]
     assert plan["params"]["nprobe"] >= 1
     assert kb.generation.passage_matrix is None  # the IVF index holds the only copy
+    assert len(kb.signals("How long does the redness last?").passage) == kb.generation.passage_count
     exact = KnowledgeBase(shipped_index, embedder)
     small = KnowledgeBase(settings, embedder)  # under full_scan_passages, yet no matrix to scan
     for question in _eval_questions(15):
