@@ -529,7 +529,7 @@ def build_app(app: ClinicApp) -> FastAPI:
     server = FastAPI(lifespan=lifespan)
 
     # Routes go before the "/" mount, which would otherwise match every path.
-    waiting = BoundedCounter(app.settings.queue_size)
+    waiting = server.state.searches_in_flight = BoundedCounter(app.settings.queue_size)
 
     @server.get("/api/search", response_model=None)  # the documented SearchResult, as for /search
     def plain_search(q: str, k: int = 5) -> SearchResult:

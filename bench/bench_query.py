@@ -17,7 +17,6 @@ the in-process p95. Loopback only; every run is bounded.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,10 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.answers import eval_questions, percentile, timed_answers  # noqa: E402
 from bench.load import QUESTIONS, run_load  # noqa: E402
 from bench.shipped import shipped_index  # noqa: E402
 from kb.config import Settings  # noqa: E402
-from kb.search import PARTS, KnowledgeBase  # noqa: E402
+from kb.search import KnowledgeBase  # noqa: E402
 
 COMMAND = "python bench/bench_query.py"
 #: The ways a program calls the search over HTTP (bench/load.py).
@@ -41,18 +41,6 @@ KINDS = {
 }
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] if ordered else float("nan")
-
-
-def questions(limit: int) -> list[str]:
-    rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").open(encoding="utf-8")]
-    found = list(dict.fromkeys(r["question"] for r in rows))
-    return (found * (limit // max(len(found), 1) + 1))[:limit]
-
-
 def in_process(kb: KnowledgeBase, asked: list[str]) -> tuple[list[str], dict]:
     for q in QUESTIONS:
         kb.answer(q, 5)  # warm-up: caches, the model's first calls
@@ -61,12 +49,7 @@ def in_process(kb: KnowledgeBase, asked: list[str]) -> tuple[list[str], dict]:
         began = time.perf_counter()
         kb.embedder.encode_query(q)
         encode.append((time.perf_counter() - began) * 1000)
-    totals, parts = [], {p: [] for p in PARTS}
-    for q in asked:
-        answer = kb.answer(q, 5)
-        totals.append(answer.took_ms)
-        for p in PARTS:
-            parts[p].append(answer.parts.get(p, 0.0))
+    totals, parts = timed_answers(kb, asked)
     base = percentile(encode, 50)
     lines = [
         f"{len(asked)} questions, k=5, shipped documents ({kb.generation.passage_count} passages); "
@@ -127,7 +110,7 @@ def main(argv: list[str] | None = None) -> str:
         args.queries, args.seconds = 100, 5.0
     with shipped_index("query") as settings:
         kb = KnowledgeBase(settings)
-        local, figures = in_process(kb, questions(args.queries))
+        local, figures = in_process(kb, eval_questions(args.queries))
         print("query: HTTP …", file=sys.stderr)
         remote = through_http(settings, [int(c) for c in args.clients.split(",")], args.seconds, figures["p95"])
     section = "\n".join(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.answers import eval_questions, timed_answers  # noqa: E402
 from bench.bench_scale import GENERATOR, NOISE, log, mixtures, real_generation, rss_bytes  # noqa: E402
 from bench.corpus import DOCUMENTS, Prose  # noqa: E402
 from kb import store  # noqa: E402
@@ -270,13 +270,6 @@ def status(field: str) -> int:
     return 0
 
 
-def questions(limit: int) -> list[str]:
-    """The evaluation questions (each once, then again from the start) up to ``limit``."""
-    rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").open(encoding="utf-8")]
-    found = list(dict.fromkeys(r["question"] for r in rows))
-    return (found * (limit // len(found) + 1))[:limit]
-
-
 def measure(row: dict, settings: Settings, embedder: Embedder, asked: list[str]) -> None:
     """Load the generation, answer every question, and check the vector index's recall."""
     gc.collect()
@@ -295,12 +288,7 @@ def measure(row: dict, settings: Settings, embedder: Embedder, asked: list[str])
     kb.warm_up()
     for q in asked[:WARM_UP]:
         kb.answer(q, 5)
-    totals, parts = [], {p: [] for p in PARTS}
-    for q in asked:
-        answer = kb.answer(q, 5)
-        totals.append(answer.took_ms)
-        for p in PARTS:
-            parts[p].append(answer.parts.get(p, 0.0))
+    totals, parts = timed_answers(kb, asked)
     row["total"], row["parts"] = totals, parts
     log(
         f"{row['n']:,}: answer p50 {np.percentile(totals, 50):.1f} ms, p95 {np.percentile(totals, 95):.1f} ms"
@@ -490,7 +478,7 @@ def main(argv: list[str] | None = None) -> str:
     t = time.perf_counter()
     text = sentence_pool(random.Random(0))
     log(f"{len(text[0]):,} sentences ({text[1]} questions) generated in {time.perf_counter() - t:.0f} s")
-    asked = questions(args.queries)
+    asked = eval_questions(args.queries)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-search-scale-") as tmp:
         work = Path(tmp)

@@ -48,10 +48,9 @@ class LoadResult:
 
     def percentile(self, p: float) -> float:
         """The p-th percentile latency in milliseconds (nearest rank)."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+        from bench.answers import percentile
+
+        return 1000 * percentile(self.latencies, p)
 
     def summary(self) -> dict:
         return {

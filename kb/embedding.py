@@ -150,18 +150,32 @@ class Embedder:
     ) -> np.ndarray:
         """Vectors of shape (len(texts), dimension), float32, unit length.
 
-        Texts are batched by length (longest first), so a batch pads little; the vectors
-        come back in the order of ``texts``.
+        Texts are batched longest first (``longest_first``), so a batch pads little; the
+        vectors come back in the order of ``texts``.
         """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        lengths = [len(t) for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        order = self.longest_first(texts)
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
-            out[rows] = self._model.encode([texts[i] for i in rows])
+            out[rows] = self.encode_batch([texts[i] for i in rows])
             if progress is not None:
                 progress(start + len(rows), len(texts))
         return out
+
+    def longest_first(self, texts: Sequence[str]) -> list[int]:
+        """Positions of ``texts`` by their word-piece count, longest first.
+
+        A batch is padded to its longest text, so texts of one length batched together cut
+        the padding from about a quarter of the work to a few percent (bench/bench_ingest.py).
+        Characters are a poor guide to word pieces (numbers, names, units): the model's own
+        tokenizer counts them.
+        """
+        counts = self.count_tokens(texts)
+        return sorted(range(len(texts)), key=lambda i: -counts[i])
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """One model call on ``texts`` as given (a caller that already ordered them)."""
+        return self._model.encode(list(texts)) if texts else np.zeros((0, self.dimension), np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One vector of shape (dimension,), float32, unit length.

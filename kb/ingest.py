@@ -340,9 +340,8 @@ def _vectors_for(
         every = [text for group in groups for text in group]
         keys = [embedding_key(settings.model, t) for t in every]
         cached = {} if rebuild else cache.get_many(keys)
-        missing = _longest_first(
-            sorted({k: i for i, k in enumerate(keys) if k not in cached}.values()), every, embedder
-        )
+        missing = sorted({k: i for i, k in enumerate(keys) if k not in cached}.values())
+        missing = [missing[i] for i in embedder.longest_first([every[i] for i in missing])]
         tick("embed", 0, len(missing))
         # One model call per batch of texts of about one length (longest first), so a batch
         # pads little; vectors go into the cache every few batches, so a crash loses little.
@@ -352,7 +351,7 @@ def _vectors_for(
             new = {}
             for at in range(start, min(start + step, len(missing)), size):
                 part = missing[at : at + size]
-                fresh = embedder.encode_passages([every[i] for i in part], size)
+                fresh = embedder.encode_batch([every[i] for i in part])
                 new.update({keys[i]: v for i, v in zip(part, fresh, strict=True)})
                 tick("embed", at + len(part), len(missing))
             cache.put_many(new)
@@ -367,18 +366,6 @@ def _vectors_for(
         return [vectors[lo:hi] for lo, hi in spans], embedded
     finally:
         cache.close()
-
-
-def _longest_first(rows: list[int], texts: list[str], embedder: Embedder) -> list[int]:
-    """``rows`` ordered by the token count of their text, longest first.
-
-    A batch is padded to its longest text, and the cost of a text grows with its padded
-    length: batching texts of one length cuts the padding from about a quarter of the work
-    to a few percent (bench/bench_ingest.py). Characters are a poor guide to word pieces
-    (numbers, names, units), so the model's tokenizer counts them.
-    """
-    counts = embedder.count_tokens([texts[i] for i in rows])
-    return [row for _, row in sorted(zip(counts, rows, strict=True), key=lambda pair: -pair[0])]
 
 
 def _manifest(

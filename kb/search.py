@@ -433,12 +433,11 @@ def _signals(
         passage_vectors = generation.passage_matrix
         sentence_rows = None
         owner = generation.sentence_passage
-        offsets = np.append(generation.sentence_first, len(owner))
+        offsets = generation.sentence_bounds
     else:
         keyword = keyword[rows]
         passage_vectors = generation.passage_vectors_at(rows)
-        first = np.append(generation.sentence_first, len(generation.sentence_passage))
-        starts, ends = first[rows], first[rows + 1]
+        starts, ends = generation.sentence_bounds[rows], generation.sentence_bounds[rows + 1]
         sentence_rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]])
         sentence_rows = sentence_rows.astype(np.int64)
         owner = np.repeat(np.arange(len(rows)), ends - starts)

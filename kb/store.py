@@ -166,9 +166,9 @@ class Generation:
         table = np.array(found, dtype=np.int64).reshape(-1, 3)
         #: Passage row of each sentence vector (sentences are stored in passage order).
         self.sentence_passage: np.ndarray = table[:, 0]
-        #: Row of each passage's first sentence.
-        self.sentence_first: np.ndarray = np.searchsorted(
-            self.sentence_passage, np.arange(self.vectors.ntotal), side="left"
+        #: Passage row r's sentences are rows sentence_bounds[r] to sentence_bounds[r + 1].
+        self.sentence_bounds: np.ndarray = np.searchsorted(
+            self.sentence_passage, np.arange(self.vectors.ntotal + 1), side="left"
         )
         #: Sentences that rank passages: a question ("Does it hurt?") or a statement of four
         #: words or more (shorter ones, "Yes." or "Cash", match too many queries).

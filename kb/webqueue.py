@@ -65,21 +65,18 @@ def wake_on_work(queue, idle_seconds: float = IDLE_SECONDS) -> None:
         queueing.asyncio = proxy
     queue.sleep_when_free = _IdleDelay(idle_seconds)
     queue.progress_update_sleep_when_free = PROGRESS_SECONDS
-    push, process = queue.push, queue.process_events
+    queue.push = _waking(queue.push, proxy)
+    queue.process_events = _waking(queue.process_events, proxy)
 
-    @functools.wraps(push)
-    async def push_and_wake(*args, **kwargs):
+
+def _waking(step, proxy: _AsyncioWithWake):
+    """``step`` (a coroutine function), waking the queue loop when it ends, failed or not."""
+
+    @functools.wraps(step)
+    async def step_and_wake(*args, **kwargs):
         try:
-            return await push(*args, **kwargs)
+            return await step(*args, **kwargs)
         finally:
             proxy.wake()
 
-    @functools.wraps(process)
-    async def process_and_wake(*args, **kwargs):
-        try:
-            return await process(*args, **kwargs)
-        finally:
-            proxy.wake()
-
-    queue.push = push_and_wake
-    queue.process_events = process_and_wake
+    return step_and_wake

@@ -213,13 +213,28 @@ def test_the_plain_json_route_refuses_bad_requests_clearly(app: RunningApp, para
     assert answer.status_code == 400 and message in answer.json()["detail"]
 
 
-def test_in_flight_requests_past_the_limit_are_refused() -> None:
-    from app import BoundedCounter
+def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder) -> None:
+    from fastapi import HTTPException
+
+    from app import BoundedCounter, ClinicApp, build_app
+    from kb.feedback import FeedbackStore
+    from kb.search import KnowledgeBase
 
     counter = BoundedCounter(2)
     assert counter.enter() and counter.enter() and not counter.enter()
     counter.leave()
     assert counter.enter()
+
+    clinic = ClinicApp(KnowledgeBase(built, embedder), FeedbackStore(built.index_dir / "feedback.sqlite"), {})
+    server = build_app(clinic)
+    [search] = [r.endpoint for r in server.routes if getattr(r, "path", None) == "/api/search"]
+    assert search(q="Saturday opening hours", k=1)["passages"][0]["source"] == "hours.txt"
+    in_flight = server.state.searches_in_flight
+    in_flight.count = in_flight.limit  # as many searches running as the queue allows
+    with pytest.raises(HTTPException) as refused:
+        search(q="Saturday opening hours", k=1)
+    assert refused.value.status_code == 503 and "Busy" in refused.value.detail
+    in_flight.count = 0
 
 
 def test_off_topic_question_is_not_answered(client: Client) -> None:
