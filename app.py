@@ -76,8 +76,8 @@ from kb.errors import (  # noqa: E402
     KBError,
     LoginLockedError,
 )
-from kb.feedback import FeedbackStore  # noqa: E402
 from kb.golden import golden_summary  # noqa: E402
+from kb.index.base import FeedbackLog  # noqa: E402
 from kb.progress import log_warnings_only  # noqa: E402
 from kb.report import format_report  # noqa: E402
 from kb.search import Answer, KnowledgeBase  # noqa: E402
@@ -209,7 +209,7 @@ def answer_json(answer: Answer) -> SearchResult:
 class ClinicApp:
     """The handlers behind both pages and the API, around one loaded knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, feedback: FeedbackStore, staff_users: dict[str, str]) -> None:
+    def __init__(self, kb: KnowledgeBase, feedback: FeedbackLog, staff_users: dict[str, str]) -> None:
         self.kb = kb
         self.settings = kb.settings
         self.feedback = feedback
@@ -661,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     loaded = time.perf_counter()
-    feedback = FeedbackStore(Path(settings.index_dir) / "feedback.sqlite")
+    feedback = kb.backend.feedback()
     server = build_app(ClinicApp(kb, feedback, users))
     ready = time.perf_counter()
     print(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,10 @@ ENV_VARS = {
     "KB_INGEST_MEMORY_MB": "ingest_memory_mb",
     "KB_QUEUE_CONCURRENCY": "queue_concurrency",
     "KB_QUEUE_SIZE": "queue_size",
+    "KB_DATABASE_URL": "database_url",
+    "KB_INGEST_DATABASE_URL": "ingest_database_url",
+    "KB_PG_EF_SEARCH": "pg_ef_search",
+    "KB_PG_SCHEMA": "pg_schema",
 }
 
 
@@ -147,6 +152,18 @@ class Settings:
     #: hang. Chosen from bench/bench_load.py (docs/RELIABILITY.md).
     queue_concurrency: int = 2
     queue_size: int = 128
+    #: A ``postgresql://`` URL: the index lives in PostgreSQL with pgvector (kb/index/postgres)
+    #: instead of the index folder. The app's should name a role that can only read; the
+    #: ingest's one that can write. Never shown (it may hold a password).
+    database_url: str | None = field(default=None, repr=False)
+    #: The URL the staff page's re-ingest worker writes with (default: ``database_url``).
+    ingest_database_url: str | None = field(default=None, repr=False)
+    #: pgvector's HNSW candidate list (``hnsw.ef_search``) for the passages' nearest
+    #: neighbours; raised to the search's depth when that is larger (docs/SCALING.md).
+    pg_ef_search: int = 100
+    #: The Postgres schema of this collection's shared tables; generations are the schemas
+    #: ``<pg_schema>_g<number>``. Several collections can share one database by name.
+    pg_schema: str = "kb"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents_dir", Path(self.documents_dir))
@@ -164,6 +181,12 @@ class Settings:
         for name in ("staff_session_minutes", "login_max_failures", "login_lock_minutes", "votes_per_minute"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0; got {getattr(self, name)}.")
+        for name in ("database_url", "ingest_database_url"):
+            url = getattr(self, name)
+            if url is not None and not str(url).startswith(("postgresql://", "postgres://")):
+                raise ValueError(f"{name} must be a postgresql:// URL (e.g. postgresql://kb_app@db/clinic).")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", self.pg_schema):
+            raise ValueError(f"pg_schema {self.pg_schema!r}: use lower-case letters, digits and _ (e.g. kb).")
         if self.search_mode not in SEARCH_MODES:
             raise ValueError(f"search_mode {self.search_mode!r}: use one of {', '.join(SEARCH_MODES)}.")
 

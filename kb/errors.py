@@ -52,3 +52,8 @@ class LoginLockedError(KBError):
 class DiskFullError(KBError, OSError):
     """No room on the disk to write the index (or the embedding cache); nothing was switched,
     so the previous index stays in service. Also an OSError, as the failure it reports."""
+
+
+class IndexUnavailableError(KBError):
+    """The index's database cannot be reached right now (down, restarting, network); the
+    request may succeed a moment later. The web app answers 503 with this message."""

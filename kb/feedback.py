@@ -1,5 +1,5 @@
-"""Helpful / not helpful votes on passages, kept in SQLite beside the index (they outlive
-every index generation)."""
+"""Helpful / not helpful votes on passages. The files backend keeps them in SQLite beside
+the index (they outlive every index generation); Postgres in a table (kb.index.postgres)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from kb.errors import QueryError
+from kb.index.base import FeedbackLog
 from kb.store import now_iso
 
 Vote = Literal["helpful", "not helpful"]
@@ -24,7 +25,21 @@ class Feedback:
     at: str  # ISO 8601, UTC
 
 
-class FeedbackStore:
+def checked_vote(question: str, passage_id: str, vote: str) -> Feedback:
+    """The vote as it is kept, stamped now; question and passage trimmed to their limits.
+
+    Raises:
+        QueryError: an unknown vote, or no question or passage.
+    """
+    if vote not in VOTES:
+        raise QueryError(f"vote must be one of {', '.join(VOTES)}; got {vote!r}.")
+    question, passage_id = (question or "").strip()[:1000], (passage_id or "").strip()[:300]
+    if not question or not passage_id:
+        raise QueryError("A vote needs the question and the passage it is about.")
+    return Feedback(question, passage_id, vote, now_iso())  # type: ignore[arg-type]
+
+
+class FeedbackStore(FeedbackLog):
     """Append-only votes. Safe to share between threads.
 
     Each vote is committed before ``record`` returns, so a vote the visitor saw accepted
@@ -48,12 +63,7 @@ class FeedbackStore:
             )
 
     def record(self, question: str, passage_id: str, vote: str) -> Feedback:
-        if vote not in VOTES:
-            raise QueryError(f"vote must be one of {', '.join(VOTES)}; got {vote!r}.")
-        question, passage_id = (question or "").strip()[:1000], (passage_id or "").strip()[:300]
-        if not question or not passage_id:
-            raise QueryError("A vote needs the question and the passage it is about.")
-        feedback = Feedback(question, passage_id, vote, now_iso())  # type: ignore[arg-type]
+        feedback = checked_vote(question, passage_id, vote)
         with self._lock, self._db:
             self._db.execute(
                 "INSERT INTO votes (question, passage_id, vote, at) VALUES (?,?,?,?)",

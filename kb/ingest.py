@@ -23,6 +23,8 @@ from kb.chunking import CHUNKER_VERSION, Passage, split_document
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import DocumentError, IndexDamagedError, IndexNotFoundError, KBError
+from kb.index import open_backend
+from kb.index.base import FORMAT_VERSION, DocumentRecord, Generation, IndexBackend, NewGeneration, now_iso
 from kb.query import parse_glossary
 
 #: Called with (stage, done, total); stages are "read", "embed" and "write".
@@ -103,26 +105,36 @@ def ingest(
     """
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
-    index_dir = Path(settings.index_dir)
-    with store.ingest_lock(index_dir):
+    backend = open_backend(settings)
+    try:
+        report = _ingest(settings, backend, embedder, rebuild, tick)
+    finally:
+        backend.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest(
+    settings: Settings, backend: IndexBackend, embedder: Embedder | None, rebuild: bool, tick: IngestProgress
+) -> IngestReport:
+    with backend.ingest_lock():
         # What a killed or failed ingest left behind goes first: it may hold the disk space
         # this run needs, and under the lock no other writer can own it.
-        store.remove_leftovers(index_dir)
+        backend.remove_leftovers()
         files, skipped = docs.scan_documents(settings.documents_dir)
         glossary = _read_glossary(settings.glossary)
-        previous = _previous_generation(index_dir, settings, rebuild)
+        previous = _previous_generation(backend, settings, rebuild)
         embedder = embedder or Embedder.for_settings(settings)
         if embedder.model_id != settings.model:
             raise KBError(f"The embedder loaded {embedder.model_id!r} but settings name {settings.model!r}.")
         try:
             report, records, passages = _collect(files, settings, embedder, previous, rebuild, tick)
             report.skipped = [FailedDocument(s.source, s.reason) for s in skipped]
-            if _nothing_changed(report, settings, previous, glossary, rebuild):
+            if _nothing_changed(report, settings, backend, previous, glossary, rebuild):
                 # The index in service already is this one: keep it, and never load the model.
                 report.generation = previous.name
-                store.prune_generations(index_dir)
+                backend.prune()
                 report.documents, report.passages = len(records), len(passages)
-                report.seconds = time.perf_counter() - started
                 return report
         finally:
             if previous is not None:
@@ -131,58 +143,38 @@ def ingest(
         sentences = [text for *_, text in store.sentence_table(passages)]
         headings = store.heading_texts(passages)
         (vectors, sentence_vectors, heading_vectors), embedded = _vectors_for(
-            [texts, sentences, headings], settings, embedder, index_dir, rebuild, tick
+            [texts, sentences, headings], settings, embedder, backend, rebuild, tick
         )
         report.embedded, report.embedded_sentences = embedded[0], embedded[1] + embedded[2]
         tick("write", 0, 1)
-        from kb.lexical import LexicalIndex
-        from kb.vectors import build_vector_index, plan_index
-
-        plan = plan_index(len(passages), settings.vector_index)
+        plan = backend.plan_index(len(passages), settings.vector_index)
         manifest = _manifest(settings, embedder, records, len(passages), plan.to_manifest())
-        report.generation = store.write_generation(
-            index_dir,
-            manifest,
-            records,
-            passages,
-            build_vector_index(vectors, plan),
-            # Sentences are only read by row (the candidates' sentences, or all of them):
-            # stored flat, whatever the passages' index.
-            build_vector_index(sentence_vectors, "Flat"),
-            build_vector_index(heading_vectors, "Flat"),
-            LexicalIndex.build(texts),
-            glossary,
+        report.generation = backend.write_generation(
+            NewGeneration(manifest, records, passages, vectors, sentence_vectors, heading_vectors, plan, glossary)
         )
-        store.prune_generations(index_dir)
+        backend.prune()
         tick("write", 1, 1)
     report.documents, report.passages = len(records), len(passages)
-    report.seconds = time.perf_counter() - started
     return report
 
 
 def _nothing_changed(
     report: IngestReport,
     settings: Settings,
-    previous: store.Generation | None,
+    backend: IndexBackend,
+    previous: Generation | None,
     glossary: str | None,
     rebuild: bool,
 ) -> bool:
     """True when a new generation would hold exactly what the one in service holds."""
     if rebuild or previous is None or report.added or report.changed or report.removed:
         return False
-    kept = previous.path / store.GLOSSARY
-    previous_glossary = kept.read_text(encoding="utf-8") if kept.exists() else None
+    plan = backend.plan_index(previous.passage_count, settings.vector_index).to_manifest()
     return (
-        previous_glossary == glossary
-        and previous.manifest.get("vector_index") == _plan(settings, previous.passage_count)
+        previous.glossary_text == glossary
+        and previous.manifest.get("vector_index") == plan
         and previous.manifest.get("chunking") == _chunking(settings)
     )
-
-
-def _plan(settings: Settings, passages: int) -> dict:
-    from kb.vectors import plan_index
-
-    return plan_index(passages, settings.vector_index).to_manifest()
 
 
 def _read_glossary(path: Path) -> str | None:
@@ -201,18 +193,18 @@ def _read_glossary(path: Path) -> str | None:
     return text
 
 
-def _previous_generation(index_dir: Path, settings: Settings, rebuild: bool) -> store.Generation | None:
+def _previous_generation(backend: IndexBackend, settings: Settings, rebuild: bool) -> Generation | None:
     try:
-        previous = store.open_generation(index_dir)
+        previous = backend.open_generation()
     except (IndexNotFoundError, IndexDamagedError):
         return None  # nothing usable to build on: every document is read afresh
-    if previous.manifest.get("format") != store.FORMAT_VERSION:
+    if previous.manifest.get("format") != FORMAT_VERSION:
         previous.close()
         return None  # written by an older version: read every document afresh
     if rebuild:
         return previous  # only to tell added from changed and removed documents
     try:
-        store.check_compatible(previous.manifest, settings.model, index_dir)
+        backend.check_compatible(previous.manifest, settings.model)
     except KBError:
         previous.close()
         raise
@@ -232,15 +224,15 @@ def _collect(
     files: list[Path],
     settings: Settings,
     embedder: Embedder,
-    previous: store.Generation | None,
+    previous: Generation | None,
     rebuild: bool,
     tick: IngestProgress,
-) -> tuple[IngestReport, list[store.DocumentRecord], list[Passage]]:
+) -> tuple[IngestReport, list[DocumentRecord], list[Passage]]:
     """Decide each document's fate and gather the new generation's records and passages."""
     report = IngestReport()
     old = {d.source: d for d in previous.documents()} if previous else {}
     reuse = not rebuild and previous is not None and previous.manifest.get("chunking") == _chunking(settings)
-    records: list[store.DocumentRecord] = []
+    records: list[DocumentRecord] = []
     passages: list[Passage] = []
     seen: set[str] = set()
     for done, path in enumerate(files):
@@ -274,7 +266,7 @@ def _collect(
             report.failed.append(FailedDocument(source, _reason(exc, source), kept))
             continue
         records.append(
-            store.DocumentRecord(
+            DocumentRecord(
                 source,
                 document.title,
                 document.kind,
@@ -282,7 +274,7 @@ def _collect(
                 sha,
                 path.stat().st_size,
                 len(found),
-                store.now_iso(),
+                now_iso(),
                 document.notice,
             )
         )
@@ -329,13 +321,13 @@ def _vectors_for(
     groups: list[list[str]],
     settings: Settings,
     embedder: Embedder,
-    index_dir: Path,
+    backend: IndexBackend,
     rebuild: bool,
     tick: IngestProgress,
 ) -> tuple[list[np.ndarray], list[int]]:
     """Vectors of each group of texts, (len(group), d) float32 each, and how many texts of
     each group went through the model; texts embedded before come from the cache."""
-    cache = store.EmbeddingCache(index_dir / store.CACHE, embedder.dimension)
+    cache = backend.embedding_cache(embedder.dimension)
     try:
         every = [text for group in groups for text in group]
         keys = [embedding_key(settings.model, t) for t in every]
@@ -369,7 +361,7 @@ def _vectors_for(
 
 
 def _manifest(
-    settings: Settings, embedder: Embedder, records: list[store.DocumentRecord], n: int, plan: dict
+    settings: Settings, embedder: Embedder, records: list[DocumentRecord], n: int, plan: dict
 ) -> dict:
     versions = {}
     for name in _PACKAGES:
@@ -378,7 +370,7 @@ def _manifest(
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "built_at": store.now_iso(),
+        "built_at": now_iso(),
         "model": settings.model,
         "dimension": embedder.dimension,
         "model_max_tokens": embedder.max_tokens,

@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from kb.index.base import Lexical
 from kb.query import Vocabulary
 
 #: Words of the query that carry no intent, on top of the indexed stopwords.
@@ -67,7 +69,7 @@ def _tokenize(texts: list[str]):
     return _bm25s().tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=True, show_progress=False)
 
 
-class LexicalIndex:
+class LexicalIndex(Lexical):
     """A BM25 index over passage texts (the same text the model embeds)."""
 
     def __init__(self, retriever, size: int, surface: dict[str, str] | None = None) -> None:
@@ -138,8 +140,26 @@ class LexicalIndex:
             return 0.0
         best = self._best_per_stem()
         vocab = self._retriever.vocab_dict
-        rarest = float(best.max(initial=0.0))
-        return float(sum(best[vocab[s]] if s in vocab else rarest for s in stems))
+        return attainable(lambda s: float(best[vocab[s]]) if s in vocab else None, self.rarest, stems)
+
+    @property
+    def rarest(self) -> float:
+        """The best score of the rarest word: what an unknown word counts in ``attainable``."""
+        return float(self._best_per_stem().max(initial=0.0)) if self._retriever is not None else 0.0
+
+    def postings(self) -> Iterator[tuple[str, float, np.ndarray, np.ndarray]]:
+        """(stem, best score, passage rows int32, BM25 weights float32) of every stem: the
+        index as a table, for a backend that stores it so (kb/index/postgres). Summing a
+        query's stems' weights per row (``sum_postings``) gives ``scores`` exactly."""
+        if self._retriever is None:
+            return
+        data, indices, indptr = (self._retriever.scores[k] for k in ("data", "indices", "indptr"))
+        best = self._best_per_stem()
+        for stem_, i in self._retriever.vocab_dict.items():
+            if i >= len(indptr) - 1:
+                continue  # bm25s's own padding token, in no passage
+            lo, hi = int(indptr[i]), int(indptr[i + 1])
+            yield stem_, float(best[i]), indices[lo:hi].astype(np.int32), data[lo:hi].astype(np.float32)
 
     def _best_per_stem(self) -> np.ndarray:
         if self._best is None:
@@ -149,6 +169,26 @@ class LexicalIndex:
             best[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
             self._best = best
         return self._best
+
+
+def attainable(best: Callable[[str], float | None], rarest: float, stems: list[str]) -> float:
+    """``Lexical.attainable`` from each stem's best score (None for a stem never seen)."""
+    total = 0.0
+    for s in stems:
+        found = best(s)
+        total += rarest if found is None else found
+    return float(total)
+
+
+def sum_postings(size: int, postings: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """BM25 scores of every row from the query stems' postings (rows, weights), one entry
+    per query stem in query order: summed as bm25s sums them, float32 (size,)."""
+    scores = np.zeros(size, dtype=np.float32)
+    if postings:
+        rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
+        weights = np.concatenate([w for _, w in postings]).astype(np.float32)
+        np.add.at(scores, rows, weights)
+    return scores
 
 
 def matched_spans(text: str, stems: set[str]) -> list[tuple[int, int]]:

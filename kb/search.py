@@ -15,11 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import store, triage
+from kb import triage
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import KBError, QueryError
+from kb.index import open_backend
+from kb.index.base import Generation
 from kb.query import Rewrite, nearest, rewrite
+from kb.store import DocumentRecord
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class KnowledgeBase:
         """Load the index generation in service and the model it was built with.
 
         If CURRENT names a missing or damaged generation, the newest other complete one is
-        loaded instead, with a logged warning (``store.open_current``).
+        loaded instead, with a logged warning (the files backend, ``store.open_current``).
 
         Raises:
             IndexNotFoundError: nothing has been ingested into ``settings.index_dir``.
@@ -90,21 +93,27 @@ class KnowledgeBase:
             IndexMismatchError: the index was built with another model.
         """
         self.settings = settings
-        generation = store.open_current(settings.index_dir, settings.model)
+        self.backend = open_backend(settings)
+        try:
+            generation = self.backend.open_current(settings.model)
+        except KBError:
+            self.backend.close()
+            raise
         try:
             self.rules = _load_rules(settings.warning_signs)
         except KBError:
             generation.close()
+            self.backend.close()
             raise
         self.embedder = embedder or Embedder.for_settings(settings)
         self._generation = generation
         self._swap = threading.Lock()
 
     @property
-    def generation(self) -> store.Generation:
+    def generation(self) -> Generation:
         return self._generation
 
-    def documents(self) -> list[store.DocumentRecord]:
+    def documents(self) -> list[DocumentRecord]:
         return self._generation.documents()
 
     def urgent_contact(self) -> triage.UrgentContact | None:
@@ -197,15 +206,15 @@ class KnowledgeBase:
             IndexNotFoundError, IndexDamagedError, IndexMismatchError: that generation cannot
                 be served; the one in service stays.
         """
-        name = name or store.current_generation_name(self.settings.index_dir)
+        name = name or self.backend.current_name()
         if name is None or name == self._generation.name:
             return False
         with self._swap:
             if name == self._generation.name:
                 return False
-            fresh = store.open_generation(self.settings.index_dir, name)
+            fresh = self.backend.open_generation(name)
             try:
-                store.check_compatible(fresh.manifest, self.settings.model, self.settings.index_dir)
+                self.backend.check_compatible(fresh.manifest, self.settings.model)
             except Exception:
                 fresh.close()
                 raise
@@ -288,7 +297,7 @@ class KnowledgeBase:
         return self._signals(self.validate(query, 1)[0], generation, _Clock(), SIGNAL_NAMES, None)[2]
 
     def _signals(
-        self, query: str, generation: store.Generation, clock: _Clock, needed: tuple[str, ...], k: int | None
+        self, query: str, generation: Generation, clock: _Clock, needed: tuple[str, ...], k: int | None
     ) -> tuple[Rewrite, np.ndarray, Signals]:
         searched = self.rewrite(query, generation)
         clock.lap("rewrite")
@@ -298,7 +307,7 @@ class KnowledgeBase:
             k = None  # small enough to score every passage (an approximate index keeps no matrix to scan)
         return searched, vector, _signals(generation, vector, searched.expanded, clock, needed, k)
 
-    def rewrite(self, query: str, generation: store.Generation | None = None) -> Rewrite:
+    def rewrite(self, query: str, generation: Generation | None = None) -> Rewrite:
         """The query with the glossary's document words and spelling fixes added."""
         from kb import lexical
 
@@ -407,7 +416,7 @@ def combine(signals: Signals, settings: Settings) -> np.ndarray:
 
 
 def _signals(
-    generation: store.Generation,
+    generation: Generation,
     vector: np.ndarray,
     text: str,
     clock: _Clock,
@@ -427,47 +436,32 @@ def _signals(
             keyword = generation.lexical.scores(stems) / attainable
     clock.lap("bm25")
     rows = None if full else _candidates(generation, vector, keyword, k)
-    if rows is None and generation.passage_matrix is None:  # every row of an approximate index
+    if rows is None and not generation.exact:  # every row of an approximate index
         rows = np.arange(generation.passage_count)
-    if rows is None:
-        passage_vectors = generation.passage_matrix
-        sentence_rows = None
-        owner = generation.sentence_passage
-        offsets = generation.sentence_bounds
-    else:
+    if rows is not None:
         keyword = keyword[rows]
-        passage_vectors = generation.passage_vectors_at(rows)
-        starts, ends = generation.sentence_bounds[rows], generation.sentence_bounds[rows + 1]
-        sentence_rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]])
-        sentence_rows = sentence_rows.astype(np.int64)
-        owner = np.repeat(np.arange(len(rows)), ends - starts)
-        offsets = np.append(0, np.cumsum(ends - starts))
-    n = len(passage_vectors)
-    passage = (passage_vectors @ vector).astype(np.float32)
+    data = generation.scoring_data(rows)
+    n = len(data.passage_vectors)
+    passage = (data.passage_vectors @ vector).astype(np.float32)
     question = heading = np.zeros(n, dtype=np.float32)
     # Sentences are always scored: the best one is the highlight, whatever the weights.
-    matrix = generation.sentence_matrix
-    cosines = (matrix if sentence_rows is None else matrix[sentence_rows]) @ vector
-    is_statement = generation.sentence_is_statement
-    is_question = generation.sentence_is_question
-    if sentence_rows is not None:
-        is_statement, is_question = is_statement[sentence_rows], is_question[sentence_rows]
-    statements = np.where(is_statement, cosines, -1.0).astype(np.float32)
+    cosines = data.sentence_vectors @ vector
+    owner = np.repeat(np.arange(n), np.diff(data.offsets))
+    statements = np.where(data.is_statement, cosines, -1.0).astype(np.float32)
     best = np.full(n, -1.0, dtype=np.float32)
     if len(cosines):
         np.maximum.at(best, owner, statements)
         if "question" in needed:
             question = np.zeros(n, dtype=np.float32)
-            np.maximum.at(question, owner, np.where(is_question, cosines, 0.0).astype(np.float32))
+            np.maximum.at(question, owner, np.where(data.is_question, cosines, 0.0).astype(np.float32))
     sentence = np.where(best < 0, passage, best)  # no statement: the passage stands in
     if "heading" in needed:
-        headings = generation.passage_heading if rows is None else generation.passage_heading[rows]
-        heading = (generation.heading_matrix @ vector)[headings].astype(np.float32)
+        heading = (data.heading_vectors @ vector)[data.heading_of].astype(np.float32)
     clock.lap("vectors")
-    return Signals(rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, offsets)
+    return Signals(rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, data.offsets)
 
 
-def _candidates(generation: store.Generation, vector: np.ndarray, keyword: np.ndarray, k: int) -> np.ndarray:
+def _candidates(generation: Generation, vector: np.ndarray, keyword: np.ndarray, k: int) -> np.ndarray:
     """Passage rows worth the fine ranking: the vector index's nearest (exact or
     approximate, as the plan chose) and BM25's best, ``max(CANDIDATES, 4k)`` of each, in
     ascending row order."""

@@ -37,14 +37,12 @@ import errno
 import json
 import logging
 import os
-import secrets
 import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -53,21 +51,34 @@ from kb.chunking import Passage
 from kb.errors import (
     DiskFullError,
     IndexDamagedError,
-    IndexFormatError,
-    IndexMismatchError,
     IndexNotFoundError,
     IngestLockedError,
     KBError,
 )
+from kb.index import base
+from kb.index.base import (
+    FORMAT_VERSION,
+    MIN_SENTENCE_WORDS,
+    DocumentRecord,
+    ScoringData,
+    heading_text,
+    heading_texts,
+    new_generation_name,
+    now_iso,
+    sentence_table,
+)
 from kb.lexical import LexicalIndex
 from kb.query import load_glossary
 
-#: Statements shorter than this ("Yes.", "Cash") match too many queries to rank passages by.
-MIN_SENTENCE_WORDS = 4
+__all__ = [
+    "FORMAT_VERSION",
+    "MIN_SENTENCE_WORDS",
+    "DocumentRecord",
+    "heading_texts",
+    "now_iso",
+    "sentence_table",
+]
 
-#: 3: sentences record whether they are questions; headings have vectors; documents keep
-#: their notice; the glossary is kept with the index.
-FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 MANIFEST = "manifest.json"
@@ -85,27 +96,6 @@ _CURRENT_TMP = f"{CURRENT}.tmp"
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    """What the index knows of one source document."""
-
-    source: str
-    title: str
-    kind: str
-    pages: int | None
-    sha256: str
-    size: int
-    passages: int
-    ingested_at: str  # ISO 8601, UTC
-    #: A notice the document carries about itself ("Sample document: ... a fictional
-    #: clinic"), shown with the document and kept out of the passages.
-    notice: str | None = None
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 # --- the CURRENT pointer ---------------------------------------------------------------
@@ -140,7 +130,7 @@ def _fsync_dir(path: Path) -> None:
 # --- reading a generation ----------------------------------------------------------------
 
 
-class Generation:
+class Generation(base.Generation):
     """One complete, read-only generation: manifest, passage store and vector index.
 
     Safe to share between threads: SQLite reads are serialized by a lock; the FAISS index
@@ -181,12 +171,13 @@ class Generation:
         self.heading_vectors = load_vector_index(self.path / HEADING_VECTORS)
         self.heading_matrix: np.ndarray = all_vectors(self.heading_vectors)
         headings = self._db.execute("SELECT title, section FROM passages ORDER BY row").fetchall()
-        order = {h: i for i, h in enumerate(dict.fromkeys(_heading_of(t, s) for t, s in headings))}
+        order = {h: i for i, h in enumerate(dict.fromkeys(heading_text(t, s) for t, s in headings))}
         #: Row in heading_matrix of each passage's heading.
         self.passage_heading: np.ndarray = np.array(
-            [order[_heading_of(t, s)] for t, s in headings], dtype=np.int64
+            [order[heading_text(t, s)] for t, s in headings], dtype=np.int64
         )
         glossary = self.path / GLOSSARY
+        self.glossary_text: str | None = glossary.read_text(encoding="utf-8") if glossary.exists() else None
         self.glossary = load_glossary(glossary) if glossary.exists() else ()
 
     @property
@@ -211,6 +202,32 @@ class Generation:
         if self.passage_matrix is not None:
             return self.passage_matrix[rows]
         return vectors_at(self.vectors, rows)
+
+    def scoring_data(self, rows: np.ndarray | None) -> ScoringData:
+        """Vectors and sentence flags of the given rows (None: every row, as views)."""
+        if rows is None and self.passage_matrix is not None:
+            return ScoringData(
+                self.passage_matrix,
+                self.sentence_matrix,
+                self.sentence_bounds,
+                self.sentence_is_statement,
+                self.sentence_is_question,
+                self.heading_matrix,
+                self.passage_heading,
+            )
+        rows = np.arange(self.passage_count) if rows is None else np.asarray(rows, dtype=np.int64)
+        starts, ends = self.sentence_bounds[rows], self.sentence_bounds[rows + 1]
+        picked = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]])
+        picked = picked.astype(np.int64)
+        return ScoringData(
+            self.passage_vectors_at(rows),
+            self.sentence_matrix[picked],
+            np.append(0, np.cumsum(ends - starts)).astype(np.int64),
+            self.sentence_is_statement[picked],
+            self.sentence_is_question[picked],
+            self.heading_matrix,
+            self.passage_heading[rows],
+        )
 
     def passages_at(self, rows: Sequence[int]) -> list[Passage]:
         """Passages of the given vector rows, in the same order."""
@@ -342,23 +359,12 @@ def _newest_servable(index_dir: Path, model: str, skip: str) -> Generation | Non
 
 
 def check_compatible(manifest: dict, model: str, where: Path) -> None:
-    """Refuse an index built with another model or an unknown format.
+    """Refuse an index built with another model or an unknown format (``base.check_compatible``).
 
     Raises:
         IndexMismatchError: with the command that fixes it.
     """
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexFormatError(
-            f"The index in {where}/ has format {manifest.get('format')!r}; this version reads "
-            f"format {FORMAT_VERSION}. Rebuild it: python ingest.py --rebuild --index {where}"
-        )
-    if manifest.get("model") != model:
-        raise IndexMismatchError(
-            f"The index in {where}/ was built with the model {manifest.get('model')!r} "
-            f"({manifest.get('dimension')}-d), but the model configured now is {model!r}. "
-            f"Either set KB_MODEL={manifest.get('model')} (or --model), or rebuild the index "
-            f"with the new model: python ingest.py --rebuild --model {model} --index {where}"
-        )
+    base.check_compatible(manifest, model, f"{where}/", f" --index {where}")
 
 
 # --- writing a generation ----------------------------------------------------------------
@@ -388,8 +394,7 @@ def write_generation(
     index_dir = Path(index_dir)
     root = index_dir / GENERATIONS
     root.mkdir(parents=True, exist_ok=True)
-    # Names sort in time order (microseconds), and a random tail keeps two writers apart.
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f") + "-" + secrets.token_hex(3)
+    name = new_generation_name()
     partial = root / (name + _PARTIAL)
     partial.mkdir()
     manifest = {**manifest, "format": FORMAT_VERSION, "generation": name}
@@ -555,27 +560,6 @@ def _brief(exc: BaseException) -> str:
     return text if len(text) <= 200 else "…" + text[-200:]
 
 
-def heading_texts(passages: Sequence[Passage]) -> list[str]:
-    """The distinct headings of the passages, in first-seen order, as the model sees them:
-    the document title and the section heading (or the title alone)."""
-    return list(dict.fromkeys(_heading(p) for p in passages))
-
-
-def _heading(passage: Passage) -> str:
-    return _heading_of(passage.title, passage.section)
-
-
-def _heading_of(title: str, section: str | None) -> str:
-    return f"{title}: {section}" if section and section != title else title
-
-
-def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int, str]]:
-    """(passage row, start, end, text) of every sentence, in sentence-vector order."""
-    for row, passage in enumerate(passages):
-        for (start, end), text in zip(passage.sentences, passage.sentence_texts(), strict=True):
-            yield row, start, end, text
-
-
 def prune_generations(index_dir: Path, keep: int = 2) -> None:
     """Delete all but the ``keep`` newest complete generations (and any leftovers).
 
@@ -661,7 +645,7 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
 # --- the embedding cache -------------------------------------------------------------------
 
 
-class EmbeddingCache:
+class EmbeddingCache(base.EmbeddingCache):
     """Vectors already computed, keyed by a hash of (model, embedding text).
 
     Lets a re-ingest embed only passages whose text is new. SQLite keeps each write atomic,

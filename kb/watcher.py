@@ -1,4 +1,5 @@
-"""Keep a running knowledge base on the index generation named in ``CURRENT``.
+"""Keep a running knowledge base on the index generation in service (``CURRENT`` in the
+index folder, the pointer row in Postgres).
 
 An ingest (the staff page's worker, or ``python ingest.py`` in a shell) writes a new
 generation and names it in ``CURRENT``; the watcher notices within ``every`` seconds and
@@ -14,8 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from kb import store
-from kb.errors import KBError
+from kb.errors import IndexUnavailableError, KBError
 from kb.search import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -65,9 +65,9 @@ class IndexWatcher:
             True if the knowledge base now serves another generation.
         """
         try:
-            name = store.current_generation_name(self.kb.settings.index_dir)
-        except OSError as exc:  # CURRENT unreadable for a moment: look again next time
-            logger.debug("Could not read %s: %s", store.CURRENT, exc)
+            name = self.kb.backend.current_name()
+        except (OSError, IndexUnavailableError) as exc:  # unreadable for a moment: look again next time
+            logger.debug("Could not read which generation is in service: %s", exc)
             return False
         if name is None or name == self.kb.generation.name or name == self.refused:
             return False
@@ -85,13 +85,12 @@ class IndexWatcher:
             self.refused = name
             logger.error(
                 "Cannot switch to index generation %r: %s Still serving %r; %r is not tried again "
-                "until %s names another generation (the site switches to the next one an ingest "
-                "writes: python ingest.py).",
+                "until another generation is put in service (the site switches to the next one an "
+                "ingest writes: python ingest.py).",
                 name,
                 exc,
                 serving,
                 name,
-                store.CURRENT,
                 exc_info=not isinstance(exc, KBError),
             )
             return False

@@ -67,7 +67,9 @@ class IngestJob:
             start_new_session=True,  # its own process group: cancel reaches any helper it starts
             cwd=Path(__file__).resolve().parent.parent,
         )
-        self._process.stdin.write(json.dumps(_settings_json(settings)))
+        # The worker writes the index: with Postgres, as the role that may (the app's reads).
+        writer = settings.with_changes(database_url=settings.ingest_database_url)
+        self._process.stdin.write(json.dumps(_settings_json(writer)))
         self._process.stdin.close()
         self._reader = threading.Thread(target=self._read, name="ingest-worker-reader", daemon=True)
         self._reader.start()

@@ -1,0 +1,33 @@
+"""The index behind one interface (``kb.index.base``), with two backends side by side:
+
+    kb/index/base.py        what every backend must do: generations, the switch, search reads,
+                            the embedding cache, votes
+    kb/index/files.py       the default: FAISS, bm25s and SQLite in the index folder (kb.store)
+    kb/index/postgres/      PostgreSQL + pgvector, shared by several app servers and ingest workers
+
+``open_backend(settings)`` picks one: Postgres when ``settings.database_url`` is set
+(``KB_DATABASE_URL``), else the index folder.
+"""
+
+from __future__ import annotations
+
+from kb.config import Settings
+from kb.index.base import IndexBackend
+
+
+def open_backend(settings: Settings) -> IndexBackend:
+    """The backend the settings name. Postgres is only imported when it is used.
+
+    Raises:
+        IndexUnavailableError: the database cannot be reached (Postgres only).
+    """
+    if settings.database_url:
+        from kb.index.postgres import PostgresBackend
+
+        return PostgresBackend(settings)
+    from kb.index.files import FilesBackend
+
+    return FilesBackend(settings)
+
+
+__all__ = ["IndexBackend", "open_backend"]

@@ -1,0 +1,342 @@
+"""What every index backend must do: the one interface between the index and its callers.
+
+Search, ingest, the app, evaluation, golden questions and the benchmarks call only this.
+Two implementations sit side by side: ``kb.index.files`` (FAISS, bm25s and SQLite in a
+folder on one machine, the default) and ``kb.index.postgres`` (PostgreSQL with pgvector,
+shared by several app servers and ingest workers).
+
+A *generation* is one complete, read-only index: documents, passages, their sentences and
+headings, vectors, the keyword (BM25) statistics, the manifest and a copy of the glossary.
+An ingest writes a new generation beside the one in service and switches to it in one
+atomic step; readers never see a mix of two generations or a half-written one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kb.chunking import Passage
+from kb.errors import IndexFormatError, IndexMismatchError
+
+if TYPE_CHECKING:
+    from kb.feedback import Feedback
+    from kb.query import Vocabulary
+    from kb.vectors import IndexPlan
+
+#: 3: sentences record whether they are questions; headings have vectors; documents keep
+#: their notice; the glossary is kept with the index.
+FORMAT_VERSION = 3
+
+#: Statements shorter than this ("Yes.", "Cash") match too many queries to rank passages by.
+MIN_SENTENCE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the index knows of one source document."""
+
+    source: str
+    title: str
+    kind: str
+    pages: int | None
+    sha256: str
+    size: int
+    passages: int
+    ingested_at: str  # ISO 8601, UTC
+    #: A notice the document carries about itself ("Sample document: ... a fictional
+    #: clinic"), shown with the document and kept out of the passages.
+    notice: str | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def new_generation_name() -> str:
+    """A new generation's name. Names sort in time order (microseconds), and a random tail
+    keeps two writers apart."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f") + "-" + secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class ScoringData:
+    """What the search scores passages with, for some passages (or all, in row order).
+
+    Sentences are grouped passage by passage: position i's sentences are rows
+    ``offsets[i]`` to ``offsets[i + 1]`` of ``sentence_vectors``. Vectors are unit-length
+    float32, so a matrix product with the query's vector gives cosines.
+    """
+
+    passage_vectors: np.ndarray  # (n, d)
+    sentence_vectors: np.ndarray  # (m, d)
+    offsets: np.ndarray  # (n + 1,) int64
+    is_statement: np.ndarray  # (m,) bool: a statement of MIN_SENTENCE_WORDS words or more
+    is_question: np.ndarray  # (m,) bool
+    heading_vectors: np.ndarray  # (h, d): the title-and-section headings these passages use
+    heading_of: np.ndarray  # (n,) int64: row in heading_vectors of each passage's heading
+
+
+class Lexical(ABC):
+    """The generation's BM25 keyword index, as the search reads it."""
+
+    #: Passages indexed (rows 0 .. size - 1).
+    size: int
+    #: stem -> the commonest word in the documents with that stem, to show corrections.
+    surface: dict[str, str]
+
+    @abstractmethod
+    def knows(self, stem: str) -> bool:
+        """Whether any passage has the stem."""
+
+    @abstractmethod
+    def vocabulary(self) -> Vocabulary:
+        """Every stem the index knows, grouped for spelling fixes."""
+
+    @abstractmethod
+    def scores(self, stems: list[str]) -> np.ndarray:
+        """BM25 score of every passage row for the query stems, float32 (size,)."""
+
+    @abstractmethod
+    def attainable(self, stems: list[str]) -> float:
+        """The sum over the query stems of the best score any one passage gets for each
+        (stems never seen count as the rarest word): BM25 scores are divided by it."""
+
+
+class Generation(ABC):
+    """One complete generation, open for reading. Safe to share between threads."""
+
+    name: str
+    manifest: dict
+    #: The glossary's text as the ingest kept it (None when there was none), and its rules.
+    glossary_text: str | None
+    glossary: tuple
+    lexical: Lexical
+
+    @property
+    @abstractmethod
+    def passage_count(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def exact(self) -> bool:
+        """True when every passage's vectors are at hand to score them all (a small
+        collection, or a flat index); else the search scores candidates only."""
+
+    @abstractmethod
+    def nearest_passages(self, vector: np.ndarray, depth: int) -> np.ndarray:
+        """Rows of the ``depth`` passages nearest the unit vector (-1 pads), best first."""
+
+    @abstractmethod
+    def scoring_data(self, rows: np.ndarray | None) -> ScoringData:
+        """Vectors and sentence flags of the given passage rows (None: every row)."""
+
+    @abstractmethod
+    def passages_at(self, rows: Sequence[int]) -> list[Passage]:
+        """Passages of the given rows, in the same order."""
+
+    @abstractmethod
+    def passages_of(self, source: str) -> list[Passage]:
+        """Every passage of one document, in row order."""
+
+    @abstractmethod
+    def texts_mentioning(self, word: str) -> list[tuple[str, str]]:
+        """(source, text) of passages whose text contains ``word`` (case-insensitive)."""
+
+    @abstractmethod
+    def documents(self) -> list[DocumentRecord]:
+        """The documents in the generation, by source."""
+
+    def close(self) -> None:
+        """Free what the generation holds open; searches still running may finish first."""
+        return None
+
+
+class EmbeddingCache(ABC):
+    """Vectors already computed, keyed by a hash of (model, embedding text): a re-ingest
+    embeds only text it has not seen. Every write is atomic, so a crash loses little."""
+
+    @abstractmethod
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def put_many(self, items: dict[str, np.ndarray]) -> None: ...
+
+    @abstractmethod
+    def retain(self, keys: Sequence[str]) -> None:
+        """Forget every vector whose key is not in ``keys``."""
+
+    def close(self) -> None:
+        """Release the cache's connection or file."""
+        return None
+
+
+class FeedbackLog(ABC):
+    """Helpful / not helpful votes on passages; they outlive every generation."""
+
+    @abstractmethod
+    def record(self, question: str, passage_id: str, vote: str) -> Feedback: ...
+
+    @abstractmethod
+    def recent(self, limit: int = 200) -> list[Feedback]: ...
+
+    def close(self) -> None:
+        """Release the store."""
+        return None
+
+
+@dataclass(frozen=True)
+class NewGeneration:
+    """Everything one generation holds, as the ingest hands it to a backend. Rows are in
+    passage order; vectors are unit-length float32."""
+
+    manifest: dict
+    documents: list[DocumentRecord]
+    passages: Sequence[Passage]
+    passage_vectors: np.ndarray  # (len(passages), d)
+    sentence_vectors: np.ndarray  # (sentences of all passages, in order, d)
+    heading_vectors: np.ndarray  # (len(heading_texts(passages)), d)
+    plan: IndexPlan
+    glossary: str | None = None
+
+
+class IndexBackend(ABC):
+    """Where generations live, and the shared state beside them: the pointer to the one
+    in service, the ingest lock, the embedding cache and the votes."""
+
+    #: Where the index lives, for messages ("index/", or a database URL without its
+    #: password): never holds a secret.
+    location: str
+
+    # --- reading ----------------------------------------------------------------------
+    @abstractmethod
+    def current_name(self) -> str | None:
+        """The generation in service, or None before the first ingest.
+
+        Raises:
+            IndexUnavailableError: the store cannot be reached right now.
+        """
+
+    @abstractmethod
+    def open_generation(self, name: str | None = None) -> Generation:
+        """The generation in service (or ``name``).
+
+        Raises:
+            IndexNotFoundError: none built yet, or ``name`` is gone.
+            IndexDamagedError: it cannot be read.
+        """
+
+    def open_current(self, model: str) -> Generation:
+        """The generation to serve, checked against ``model``.
+
+        Raises:
+            IndexNotFoundError, IndexDamagedError: as ``open_generation``.
+            IndexMismatchError: it was built with another model or format.
+        """
+        generation = self.open_generation()
+        try:
+            self.check_compatible(generation.manifest, model)
+        except Exception:
+            generation.close()
+            raise
+        return generation
+
+    def check_compatible(self, manifest: dict, model: str) -> None:
+        """Refuse an index built with another model or an unknown format.
+
+        Raises:
+            IndexMismatchError: with the command that fixes it.
+        """
+        check_compatible(manifest, model, self.location)
+
+    # --- writing ----------------------------------------------------------------------
+    @abstractmethod
+    def plan_index(self, passages: int, setting: str) -> IndexPlan:
+        """The passage vector index this backend builds for a collection of that size."""
+
+    @abstractmethod
+    def write_generation(self, new: NewGeneration) -> str:
+        """Write a complete generation beside the one in service, then switch to it in one
+        atomic step. A failure at any point (an exception, a kill) aborts it: nothing of it
+        is visible and the generation in service stays.
+
+        Returns:
+            The new generation's name.
+        """
+
+    @abstractmethod
+    def prune(self, keep: int = 2) -> None:
+        """Delete all but the ``keep`` newest complete generations (the one in service is
+        always kept; the one before stays for searches still running on it)."""
+
+    @abstractmethod
+    def remove_leftovers(self) -> list[str]:
+        """Remove what a killed or failed ingest left behind; returns what was removed."""
+
+    @abstractmethod
+    def ingest_lock(self) -> AbstractContextManager[None]:
+        """Held by the one ingest allowed at a time; released if the process dies.
+
+        Raises:
+            IngestLockedError: another ingest holds it.
+        """
+
+    @abstractmethod
+    def embedding_cache(self, dimension: int) -> EmbeddingCache: ...
+
+    # --- beside the index -------------------------------------------------------------
+    @abstractmethod
+    def feedback(self) -> FeedbackLog: ...
+
+    def close(self) -> None:
+        """Release connections (a no-op for files)."""
+        return None
+
+
+def heading_texts(passages: Sequence[Passage]) -> list[str]:
+    """The distinct headings of the passages, in first-seen order, as the model sees them:
+    the document title and the section heading (or the title alone)."""
+    return list(dict.fromkeys(_heading(p) for p in passages))
+
+
+def _heading(passage: Passage) -> str:
+    return heading_text(passage.title, passage.section)
+
+
+def heading_text(title: str, section: str | None) -> str:
+    return f"{title}: {section}" if section and section != title else title
+
+
+def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int, str]]:
+    """(passage row, start, end, text) of every sentence, in sentence-vector order."""
+    for row, passage in enumerate(passages):
+        for (start, end), text in zip(passage.sentences, passage.sentence_texts(), strict=True):
+            yield row, start, end, text
+
+
+def check_compatible(manifest: dict, model: str, where: str, option: str = "") -> None:
+    """Refuse an index built with another model or an unknown format. ``option`` is what
+    the ingest command needs to reach the same index (" --index DIR" for a folder).
+
+    Raises:
+        IndexFormatError, IndexMismatchError: with the command that fixes it.
+    """
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"The index in {where} has format {manifest.get('format')!r}; this version reads "
+            f"format {FORMAT_VERSION}. Rebuild it: python ingest.py --rebuild{option}"
+        )
+    if manifest.get("model") != model:
+        raise IndexMismatchError(
+            f"The index in {where} was built with the model {manifest.get('model')!r} "
+            f"({manifest.get('dimension')}-d), but the model configured now is {model!r}. "
+            f"Either set KB_MODEL={manifest.get('model')} (or --model), or rebuild the index "
+            f"with the new model: python ingest.py --rebuild --model {model}{option}"
+        )

@@ -1,0 +1,98 @@
+"""What lives beside the generations in Postgres: the embedding cache every ingest worker
+shares, and the visitors' votes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from kb.feedback import Feedback, checked_vote
+from kb.index.base import EmbeddingCache, FeedbackLog
+from kb.index.postgres.connection import translated
+
+#: Keys asked for in one statement.
+_CHUNK = 5_000
+
+
+class PostgresEmbeddingCache(EmbeddingCache):
+    """Vectors by key (a hash of model and text), as float32 bytes. Each write commits on
+    its own, so what one worker embedded is there for the others at once and survives the
+    worker being killed."""
+
+    def __init__(self, conn: psycopg.Connection, url: str, shared: str, dimension: int) -> None:
+        self._conn, self._url, self.dimension = conn, url, dimension
+        self._table = sql.Identifier(shared, "embeddings")
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        query = sql.SQL("SELECT key, vector FROM {} WHERE key = ANY(%s)").format(self._table)
+        with translated(self._url):
+            for start in range(0, len(keys), _CHUNK):
+                for key, blob in self._conn.execute(
+                    query, (list(keys[start : start + _CHUNK]),), binary=True
+                ):
+                    vector = np.frombuffer(blob, dtype=np.float32)
+                    if vector.shape == (self.dimension,):
+                        found[key] = vector
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        if not items:
+            return
+        with translated(self._url), self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS new_vectors (key text, vector bytea) ON COMMIT DELETE ROWS"
+            )
+            with cur.copy("COPY new_vectors (key, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["text", "bytea"])
+                for key, vector in items.items():
+                    copy.write_row((key, np.asarray(vector, dtype=np.float32).tobytes()))
+            # Another worker may have stored the same text meanwhile: same key, same vector.
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {} SELECT key, vector FROM new_vectors ON CONFLICT (key) DO NOTHING"
+                ).format(self._table)
+            )
+
+    def retain(self, keys: Sequence[str]) -> None:
+        with translated(self._url), self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS keep_vectors (key text) ON COMMIT DELETE ROWS")
+            with cur.copy("COPY keep_vectors (key) FROM STDIN") as copy:
+                for key in set(keys):
+                    copy.write_row((key,))
+            cur.execute(
+                sql.SQL(
+                    "DELETE FROM {} e WHERE NOT EXISTS (SELECT 1 FROM keep_vectors k WHERE k.key = e.key)"
+                ).format(self._table)
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresFeedback(FeedbackLog):
+    """Votes in ``<schema>.votes``; the app's reading role may add them, not change them."""
+
+    def __init__(self, pool: ConnectionPool, url: str, shared: str) -> None:
+        self._pool, self._url = pool, url
+        self._table = sql.Identifier(shared, "votes")
+
+    def record(self, question: str, passage_id: str, vote: str) -> Feedback:
+        feedback = checked_vote(question, passage_id, vote)
+        query = sql.SQL("INSERT INTO {} (question, passage_id, vote, at) VALUES (%s, %s, %s, %s)").format(
+            self._table
+        )
+        with translated(self._url), self._pool.connection() as conn:
+            conn.execute(query, (feedback.question, feedback.passage_id, feedback.vote, feedback.at))
+        return feedback
+
+    def recent(self, limit: int = 200) -> list[Feedback]:
+        query = sql.SQL("SELECT question, passage_id, vote, at FROM {} ORDER BY id DESC LIMIT %s").format(
+            self._table
+        )
+        with translated(self._url), self._pool.connection() as conn:
+            return [Feedback(*row) for row in conn.execute(query, (limit,)).fetchall()]

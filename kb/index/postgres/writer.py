@@ -1,0 +1,218 @@
+"""Writing a generation into Postgres: one transaction from the first table to the switch.
+
+The generation's schema, its rows (COPY, binary), its HNSW index and the BM25 postings are
+written, counted back, granted to the reader role, recorded in ``generations`` and named
+in ``pointer``, all in one transaction. Until it commits no other session sees any of it;
+if the process is killed or the connection is lost, the server rolls all of it back, so
+there is never a half-written generation to see or to clean up, and the generation in
+service stays. Readers that look at the pointer see the old generation or the new one,
+never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from kb.errors import IndexDamagedError
+from kb.index.base import (
+    FORMAT_VERSION,
+    NewGeneration,
+    heading_text,
+    heading_texts,
+    new_generation_name,
+    sentence_table,
+)
+from kb.index.postgres import schema as tables
+from kb.vectors import IndexPlan
+
+#: pgvector's HNSW build parameters (its defaults) and the memory its build may use.
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+BUILD_MEMORY = "1GB"
+
+
+def hnsw_plan(n: int, setting: str, full_scan_passages: int, ef_search: int) -> IndexPlan:
+    """The passages' vector index in Postgres: none (an exact scan; small collections are
+    scored whole from memory anyway) up to ``full_scan_passages``, HNSW above. "Flat" asks
+    for exact search at any size; any other FAISS setting means HNSW here."""
+    setting = setting.strip()
+    if setting.lower() == "flat" or (setting.lower() == "auto" and n <= full_scan_passages):
+        why = "set to 'Flat'" if setting.lower() == "flat" else f"{n:,} passages are scored whole"
+        return IndexPlan(
+            "exact", exact=True, chosen_by="setting" if setting.lower() == "flat" else "auto", reason=why
+        )
+    params = {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": ef_search}
+    reason = f"{n:,} passages: pgvector HNSW, ef_search {ef_search} (raised to the search's depth)"
+    if setting.lower() != "auto":
+        reason += f"; {setting!r} was set, which Postgres serves with HNSW"
+    return IndexPlan(
+        "hnsw",
+        params,
+        exact=False,
+        chosen_by="auto" if setting.lower() == "auto" else "setting",
+        reason=reason,
+    )
+
+
+def write(conn: psycopg.Connection, shared: str, new: NewGeneration) -> str:
+    """Write ``new`` and switch to it, in one transaction on ``conn`` (not in autocommit).
+
+    Returns:
+        The generation's name.
+
+    Raises:
+        IndexDamagedError: what was written did not count back whole (nothing switched).
+    """
+    from kb.lexical import LexicalIndex
+
+    name = new_generation_name()
+    manifest = {**new.manifest, "format": FORMAT_VERSION, "generation": name}
+    dimension = (
+        int(new.passage_vectors.shape[1]) if new.passage_vectors.ndim == 2 else int(manifest["dimension"])
+    )
+    lexical = LexicalIndex.build([p.embedding_text for p in new.passages])
+    with conn.transaction():
+        sequence = sql.Identifier(shared, "generation_numbers").as_string(conn)
+        number = conn.execute("SELECT nextval(%s::regclass)", (sequence,)).fetchone()[0]
+        schema = f"{shared}_g{number}"
+        s = sql.Identifier(schema)
+        conn.execute(tables.generation_tables(schema, dimension))
+        _copy_rows(conn, s, new)
+        terms = _copy_terms(conn, s, lexical)
+        conn.execute(tables.generation_indexes(schema))
+        if not new.plan.exact:
+            conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(BUILD_MEMORY)))
+            params = new.plan.search_params
+            conn.execute(
+                sql.SQL(
+                    "CREATE INDEX ON {}.passages USING hnsw (embedding vector_ip_ops) "
+                    "WITH (m = {}, ef_construction = {})"
+                ).format(s, sql.Literal(params["m"]), sql.Literal(params["ef_construction"]))
+            )
+        _check_counts(conn, s, new, terms)
+        conn.execute(sql.SQL("ANALYZE {}.passages").format(s))
+        conn.execute(sql.SQL("ANALYZE {}.sentences").format(s))
+        tables.grant_reading(conn, schema)
+        stats = {"size": lexical.size, "rarest": lexical.rarest, "surface": lexical.surface}
+        sh = sql.Identifier(shared)
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.generations (name, schema_name, passages, manifest, glossary, lexical) "
+                "VALUES (%s, %s, %s, %s, %s, %s)"
+            ).format(sh),
+            (name, schema, len(new.passages), json.dumps(manifest), new.glossary, json.dumps(stats)),
+        )
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.pointer (one, generation) VALUES (true, %s) "
+                "ON CONFLICT (one) DO UPDATE SET generation = EXCLUDED.generation, switched_at = now()"
+            ).format(sh),
+            (name,),
+        )
+        # Delivered at commit: app servers listening switch at once (they also poll).
+        conn.execute("SELECT pg_notify(%s, %s)", (notify_channel(shared), name))
+    return name
+
+
+def notify_channel(shared: str) -> str:
+    return f"{shared}_generation"
+
+
+def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) -> None:
+    with conn.cursor() as cur:
+        with cur.copy(
+            sql.SQL(
+                "COPY {}.documents (source, title, kind, pages, sha256, size, passages, ingested_at, notice) "
+                "FROM STDIN"
+            ).format(s)
+        ) as copy:
+            for d in new.documents:
+                copy.write_row(
+                    (
+                        d.source,
+                        d.title,
+                        d.kind,
+                        d.pages,
+                        d.sha256,
+                        d.size,
+                        d.passages,
+                        d.ingested_at,
+                        d.notice,
+                    )
+                )
+        headings = {h: i for i, h in enumerate(heading_texts(new.passages))}
+        with cur.copy(
+            sql.SQL(
+                "COPY {}.passages (row, id, source, title, page, section, start, end_, text, heading, embedding) "
+                "FROM STDIN WITH (FORMAT BINARY)"
+            ).format(s)
+        ) as copy:
+            copy.set_types(
+                ["int4", "text", "text", "text", "int4", "text", "int4", "int4", "text", "int4", "vector"]
+            )
+            for row, (p, v) in enumerate(zip(new.passages, new.passage_vectors, strict=True)):
+                heading = headings[heading_text(p.title, p.section)]
+                copy.write_row(
+                    (row, p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text, heading, v)
+                )
+        with cur.copy(
+            sql.SQL(
+                "COPY {}.sentences (row, passage_row, start, end_, words, question, embedding) "
+                "FROM STDIN WITH (FORMAT BINARY)"
+            ).format(s)
+        ) as copy:
+            copy.set_types(["int4", "int4", "int4", "int4", "int4", "bool", "vector"])
+            table = sentence_table(new.passages)
+            for row, ((passage_row, start, end, text), v) in enumerate(
+                zip(table, new.sentence_vectors, strict=True)
+            ):
+                question = text.rstrip().endswith("?")
+                copy.write_row((row, passage_row, start, end, len(text.split()), question, v))
+        with cur.copy(
+            sql.SQL("COPY {}.headings (row, embedding) FROM STDIN WITH (FORMAT BINARY)").format(s)
+        ) as copy:
+            copy.set_types(["int4", "vector"])
+            for row, v in enumerate(new.heading_vectors):
+                copy.write_row((row, v))
+
+
+def _copy_terms(conn: psycopg.Connection, s: sql.Identifier, lexical) -> int:
+    count = 0
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            sql.SQL("COPY {}.terms (stem, best, rows, weights) FROM STDIN WITH (FORMAT BINARY)").format(s)
+        ) as copy,
+    ):
+        copy.set_types(["text", "float4", "bytea", "bytea"])
+        for stem, best, rows, weights in lexical.postings():
+            copy.write_row(
+                (stem, best, np.ascontiguousarray(rows).tobytes(), np.ascontiguousarray(weights).tobytes())
+            )
+            count += 1
+    return count
+
+
+def _check_counts(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration, terms: int) -> None:
+    expected = {
+        "documents": len(new.documents),
+        "passages": len(new.passages),
+        "sentences": sum(len(p.sentences) for p in new.passages),
+        "headings": len(heading_texts(new.passages)),
+        "terms": terms,
+    }
+    found = {
+        table: conn.execute(
+            sql.SQL("SELECT count(*) FROM {}.{}").format(s, sql.Identifier(table))
+        ).fetchone()[0]
+        for table in expected
+    }
+    if found != expected:
+        raise IndexDamagedError(
+            f"The new index generation counted back incomplete ({found}; expected {expected}); it was "
+            "discarded and the previous index stays in service. Run the ingest again."
+        )
