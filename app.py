@@ -73,6 +73,7 @@ from kb.auth import (  # noqa: E402
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.documents import DOCUMENT_TYPES  # noqa: E402
 from kb.errors import (  # noqa: E402
+    IndexUnavailableError,
     KBError,
     LoginLockedError,
 )
@@ -544,6 +545,8 @@ def build_app(app: ClinicApp) -> FastAPI:
             raise HTTPException(status_code=503, detail="Busy: too many searches at once. Try again shortly.")
         try:
             return answer_json(app.kb.answer(q, k))
+        except IndexUnavailableError as exc:  # the database is away: try again shortly
+            raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from None
         except KBError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         finally:

@@ -92,6 +92,7 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
         **{k: v for k, v in asdict(result).items() if k not in ("previous", "lost")},
         "in_top3": in_top3,
     }
+    history.parent.mkdir(parents=True, exist_ok=True)  # with Postgres, nothing else is kept there
     with open(history, "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")
     return result

@@ -7,12 +7,13 @@ page puts removed documents, are not listed."""
 from __future__ import annotations
 
 from kb.config import Settings
+from kb.index import index_location
 from kb.ingest import IngestReport
 
 
 def format_report(report: IngestReport, settings: Settings) -> str:
     lines = [
-        f"Index {settings.index_dir}/ updated from {settings.documents_dir}/ "
+        f"Index {index_location(settings)} updated from {settings.documents_dir}/ "
         f"(generation {report.generation}).",
         f"  documents: {len(report.added)} added, {len(report.changed)} changed, "
         f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, {len(report.failed)} failed, "

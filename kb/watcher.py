@@ -74,6 +74,9 @@ class IndexWatcher:
         serving = self.kb.generation.name
         try:
             switched = self.kb.refresh(name)
+        except IndexUnavailableError as exc:  # the database is away for a moment: next time
+            logger.debug("Could not switch to %s yet: %s", name, exc)
+            return False
         except Exception as exc:
             if self.kb.generation.name == name:
                 # The switch happened; what failed after it (re-reading the warning-sign

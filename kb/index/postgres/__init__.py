@@ -24,11 +24,12 @@ from psycopg_pool import ConnectionPool
 
 from kb.config import Settings
 from kb.errors import IndexDamagedError, IndexNotFoundError, IngestLockedError, KBError
+from kb.index import index_location
 from kb.index.base import IndexBackend, NewGeneration
 from kb.index.postgres import schema as tables
 from kb.index.postgres import writer
 from kb.index.postgres.caches import PostgresEmbeddingCache, PostgresFeedback
-from kb.index.postgres.connection import configure, connect, redact, translated
+from kb.index.postgres.connection import WRITER_ROLE, configure, connect, translated
 from kb.index.postgres.generation import PostgresGeneration
 from kb.vectors import IndexPlan
 
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 #: Connections one app process keeps for searches (queue workers and the plain route).
 POOL_SIZE = 8
 #: Seconds a search waits for a pooled connection before "unavailable for a moment".
-POOL_TIMEOUT = 5.0
+POOL_TIMEOUT = 3.0
 
 
 class PostgresBackend(IndexBackend):
@@ -47,7 +48,7 @@ class PostgresBackend(IndexBackend):
         self.settings = settings
         self.url = settings.database_url
         self.shared = settings.pg_schema
-        self.location = f"{redact(self.url)} (schema {self.shared})"
+        self.location = index_location(settings)
         self._pool: ConnectionPool | None = None
 
     # --- reading ----------------------------------------------------------------------
@@ -55,6 +56,9 @@ class PostgresBackend(IndexBackend):
     def pool(self) -> ConnectionPool:
         """Reading connections, opened on first use; broken ones are replaced on checkout."""
         if self._pool is None:
+            # One direct connection first: a wrong password or a server that is down is
+            # reported now, in words, rather than as a pool that waits.
+            connect(self.url).close()
             self._pool = ConnectionPool(
                 self.url,
                 min_size=1,
@@ -65,7 +69,6 @@ class PostgresBackend(IndexBackend):
                 check=ConnectionPool.check_connection,
                 open=False,
                 name="kb-index",
-                reconnect_timeout=0,
             )
             self._pool.open(wait=False)
         return self._pool
@@ -83,6 +86,14 @@ class PostgresBackend(IndexBackend):
             except psycopg.errors.UndefinedTable:
                 return None  # nothing ingested into this database yet
         return found[0] if found else None
+
+    def generation_names(self) -> list[str]:
+        query = sql.SQL("SELECT name FROM {}.generations ORDER BY name").format(sql.Identifier(self.shared))
+        with self._reading() as conn:
+            try:
+                return [name for (name,) in conn.execute(query)]
+            except psycopg.errors.UndefinedTable:
+                return []
 
     def open_generation(self, name: str | None = None) -> PostgresGeneration:
         name = name or self.current_name()
@@ -125,6 +136,14 @@ class PostgresBackend(IndexBackend):
         conn = connect(self.url, writer=True, autocommit=autocommit)
         try:
             self.prepare(conn)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            user = conn.info.user
+            conn.close()
+            raise KBError(
+                f"The database role {user!r} may not write the index in {self.location} "
+                f"({' '.join(str(exc).split())}). Ingest with a role in {WRITER_ROLE} "
+                "(KB_INGEST_DATABASE_URL for the staff page, KB_DATABASE_URL for python ingest.py)."
+            ) from None
         except BaseException:
             conn.close()
             raise
@@ -199,7 +218,7 @@ class PostgresBackend(IndexBackend):
 
     # --- beside the index -------------------------------------------------------------
     def feedback(self) -> PostgresFeedback:
-        return PostgresFeedback(self.pool, self.url, self.shared)
+        return PostgresFeedback(self.pool, self.url, self.shared, create=lambda: self._writing().close())
 
     def close(self) -> None:
         if self._pool is not None:

@@ -3,7 +3,7 @@ shares, and the visitors' votes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import psycopg
@@ -77,22 +77,28 @@ class PostgresEmbeddingCache(EmbeddingCache):
 class PostgresFeedback(FeedbackLog):
     """Votes in ``<schema>.votes``; the app's reading role may add them, not change them."""
 
-    def __init__(self, pool: ConnectionPool, url: str, shared: str) -> None:
-        self._pool, self._url = pool, url
+    def __init__(self, pool: ConnectionPool, url: str, shared: str, create: Callable[[], None]) -> None:
+        self._pool, self._url, self._create = pool, url, create
         self._table = sql.Identifier(shared, "votes")
 
     def record(self, question: str, passage_id: str, vote: str) -> Feedback:
         feedback = checked_vote(question, passage_id, vote)
-        query = sql.SQL("INSERT INTO {} (question, passage_id, vote, at) VALUES (%s, %s, %s, %s)").format(
-            self._table
-        )
-        with translated(self._url), self._pool.connection() as conn:
-            conn.execute(query, (feedback.question, feedback.passage_id, feedback.vote, feedback.at))
+        query = sql.SQL("INSERT INTO {} (question, passage_id, vote, at) VALUES (%s, %s, %s, %s)")
+        self._run(query.format(self._table), (feedback.question, feedback.passage_id, feedback.vote, feedback.at))
         return feedback
 
     def recent(self, limit: int = 200) -> list[Feedback]:
-        query = sql.SQL("SELECT question, passage_id, vote, at FROM {} ORDER BY id DESC LIMIT %s").format(
-            self._table
-        )
-        with translated(self._url), self._pool.connection() as conn:
-            return [Feedback(*row) for row in conn.execute(query, (limit,)).fetchall()]
+        query = sql.SQL("SELECT question, passage_id, vote, at FROM {} ORDER BY id DESC LIMIT %s")
+        return [Feedback(*row) for row in self._run(query.format(self._table), (limit,))]
+
+    def _run(self, query: sql.Composable, args: tuple) -> list[tuple]:
+        for attempt in (1, 2):
+            try:
+                with translated(self._url), self._pool.connection() as conn:
+                    cur = conn.execute(query, args)
+                    return cur.fetchall() if cur.description else []
+            except psycopg.errors.UndefinedTable:
+                if attempt == 2:
+                    raise
+                self._create()  # before the first ingest: the tables, where this role may make them
+        return []

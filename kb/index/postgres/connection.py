@@ -8,7 +8,6 @@ request within a bounded time instead of holding it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +16,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from kb.errors import IndexUnavailableError, KBError
+from kb.index import redact
 
 #: Seconds to wait for a connection to open.
 CONNECT_TIMEOUT = 5
@@ -32,19 +32,6 @@ UNAVAILABLE = (
 )
 
 
-def redact(url: str) -> str:
-    """The URL without its password (for logs, messages and reports)."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-    user = info.get("user")
-    host = info.get("host") or "localhost"
-    port = f":{info['port']}" if info.get("port") else ""
-    where = f"{host}{port}" if not str(host).startswith("/") else f"socket {host}"
-    return f"postgresql://{user + '@' if user else ''}{where}/{info.get('dbname') or ''}"
-
-
 def explain(exc: BaseException, url: str) -> str:
     """The cause in ``exc``'s message, one line, with any trace of the password removed."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -57,6 +44,9 @@ def explain(exc: BaseException, url: str) -> str:
 def unavailable(exc: BaseException, url: str) -> IndexUnavailableError:
     return IndexUnavailableError(UNAVAILABLE.format(why=explain(exc, url)))
 
+
+#: What the server says when it is up but will not let this user in: not "for a moment".
+REFUSED = ("password authentication failed", "does not exist", "no pg_hba.conf entry")
 
 #: What psycopg raises when the server is down, restarting, unreachable or cut off.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -83,6 +73,12 @@ def connect(url: str, *, writer: bool = False, autocommit: bool = True) -> psyco
     try:
         conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True)
     except CONNECTION_ERRORS as exc:
+        why = explain(exc, url)
+        if any(words in why for words in REFUSED):
+            raise KBError(
+                f"The database refused the sign-in to {redact(url)} ({why}). Check the user and "
+                "password in the database URL (KB_DATABASE_URL / KB_INGEST_DATABASE_URL)."
+            ) from None
         raise unavailable(exc, url) from None
     configure(conn, writer=writer)
     conn.autocommit = autocommit

@@ -23,7 +23,8 @@ import psycopg
 from psycopg import sql
 
 from kb.errors import KBError
-from kb.index.postgres.connection import READER_ROLE, WRITER_ROLE, redact, role_exists
+from kb.index import redact
+from kb.index.postgres.connection import READER_ROLE, WRITER_ROLE, role_exists
 
 #: Oldest server and extension versions the backend is tested to work with.
 MIN_SERVER_VERSION = 150000

@@ -1,0 +1,155 @@
+"""The index interface's contract, kept by every backend (files, and Postgres on a real
+server): what is written reads back whole, the switch is atomic, a failed write leaves the
+generation in service, old generations are pruned, one ingest at a time, and the embedding
+cache and votes are shared."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kb import lexical
+from kb.config import Settings
+from kb.errors import IndexDamagedError, IngestLockedError
+from kb.index import open_backend
+from kb.index.base import NewGeneration
+from kb.ingest import ingest
+from kb.search import KnowledgeBase
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def backend(backend_settings: Settings):
+    found = open_backend(backend_settings)
+    yield found
+    found.close()
+
+
+def _ingested(backend_settings: Settings, embedder) -> Settings:
+    report = ingest(backend_settings, embedder=embedder)
+    assert report.ok, report.failed
+    return backend_settings
+
+
+def test_a_written_generation_reads_back_whole(backend_settings: Settings, backend, embedder) -> None:
+    _ingested(backend_settings, embedder)
+    generation = backend.open_generation()
+    try:
+        assert [d.source for d in generation.documents()] == ["aftercare.pdf", "faq.md", "hours.txt"]
+        everything = []
+        for d in generation.documents():
+            mine = generation.passages_of(d.source)
+            assert len(mine) == d.passages and all(p.source == d.source for p in mine)
+            everything += mine
+        rows = list(range(generation.passage_count))
+        in_rows = generation.passages_at(rows)
+        assert sorted(p.id for p in in_rows) == sorted(p.id for p in everything)
+        assert generation.passages_at([2, 0]) == [in_rows[2], in_rows[0]]
+        assert any(source == "aftercare.pdf" for source, _ in generation.texts_mentioning("FEVER"))
+
+        whole = generation.scoring_data(None)
+        assert whole.passage_vectors.shape == (len(rows), embedder.dimension)
+        assert len(whole.sentence_vectors) == whole.offsets[-1] == sum(len(p.sentences) for p in in_rows)
+        picked = np.array([1, 3])
+        part = generation.scoring_data(picked)
+        assert np.allclose(part.passage_vectors, whole.passage_vectors[picked])
+        first = whole.sentence_vectors[whole.offsets[1] : whole.offsets[2]]
+        assert np.allclose(part.sentence_vectors[part.offsets[0] : part.offsets[1]], first)
+        assert np.allclose(part.heading_vectors[part.heading_of], whole.heading_vectors[whole.heading_of[picked]])
+
+        query = embedder.encode_query("Does the laser hurt?")
+        assert generation.nearest_passages(query, 2)[0] == int(np.argmax(whole.passage_vectors @ query))
+
+        # BM25 exactly as bm25s scores the same texts.
+        texts = [p.embedding_text for p in in_rows]
+        reference = lexical.LexicalIndex.build(texts)
+        stems = lexical.query_stems("numbing cream before the laser laser, fever")
+        assert np.array_equal(generation.lexical.scores(stems), reference.scores(stems))
+        assert generation.lexical.attainable(stems + ["zzzz"]) == pytest.approx(reference.attainable(stems + ["zzzz"]))
+        assert generation.lexical.knows("numb") and not generation.lexical.knows("zzzz")
+    finally:
+        generation.close()
+
+
+def test_the_switch_names_the_new_generation_and_old_ones_are_pruned(
+    backend_settings: Settings, backend, embedder
+) -> None:
+    names = []
+    for n in range(3):
+        (backend_settings.documents_dir / f"note-{n}.txt").write_text(
+            f"Note {n}\n\nThe clinic's car park has {n + 10} spaces for patients on weekdays.\n", encoding="utf-8"
+        )
+        names.append(_ingested(backend_settings, embedder) and backend.current_name())
+    assert len(set(names)) == 3
+    assert backend.current_name() == names[-1]
+    assert backend.generation_names() == names[-2:]  # the one in service and the one before
+    kb = KnowledgeBase(backend_settings, embedder)
+    assert kb.generation.name == names[-1]
+    assert any(h.source == "note-2.txt" for h in kb.search("How many car park spaces?", 5))
+
+
+def test_a_failed_write_leaves_the_generation_in_service(backend_settings: Settings, backend, embedder) -> None:
+    _ingested(backend_settings, embedder)
+    before, kept = backend.current_name(), backend.generation_names()
+    generation = backend.open_generation()
+    passages = generation.passages_at(range(generation.passage_count))
+    data = generation.scoring_data(None)
+    new = NewGeneration(
+        {**generation.manifest},
+        generation.documents(),
+        passages,
+        data.passage_vectors,
+        data.sentence_vectors[:-1],  # one sentence vector short: the write must not go through
+        data.heading_vectors,
+        backend.plan_index(len(passages), "auto"),
+    )
+    generation.close()
+    with pytest.raises((IndexDamagedError, ValueError)):
+        backend.write_generation(new)
+    assert backend.current_name() == before
+    assert backend.generation_names() == kept
+    assert backend.remove_leftovers() == []  # nothing half-written to clean up
+    # ... and the same generation, whole, goes through.
+    name = backend.write_generation(dataclasses.replace(new, sentence_vectors=data.sentence_vectors))
+    assert backend.current_name() == name != before
+
+
+def test_one_ingest_at_a_time(backend_settings: Settings, backend) -> None:
+    other = open_backend(backend_settings)
+    try:
+        with backend.ingest_lock():
+            locked = pytest.raises(IngestLockedError, match="Another ingest is running")
+            with locked, other.ingest_lock():
+                pass
+        with other.ingest_lock():  # released when the first one finished
+            pass
+    finally:
+        other.close()
+
+
+def test_the_embedding_cache_is_shared_and_pruned(backend_settings: Settings, backend) -> None:
+    vectors = {f"key-{i}": np.full(4, i, dtype=np.float32) for i in range(3)}
+    first = backend.embedding_cache(4)
+    first.put_many(vectors)
+    first.put_many({"key-0": vectors["key-0"]})  # stored twice (two workers): still one
+    second = open_backend(backend_settings).embedding_cache(4)
+    found = second.get_many(["key-0", "key-2", "missing"])
+    assert set(found) == {"key-0", "key-2"} and np.array_equal(found["key-2"], vectors["key-2"])
+    second.retain(["key-1"])
+    assert set(first.get_many(list(vectors))) == {"key-1"}
+    assert first.get_many(["key-1"])["key-1"].shape == (4,)
+    assert open_backend(backend_settings).embedding_cache(8).get_many(["key-1"]) == {}  # another dimension
+    first.close()
+    second.close()
+
+
+def test_votes_are_kept_newest_first(backend_settings: Settings, backend) -> None:
+    votes = backend.feedback()
+    votes.record("Does it hurt?", "faq.md#1", "helpful")
+    votes.record("  Parking?  ", "hours.txt#0", "not helpful")
+    assert [(v.question, v.vote) for v in votes.recent()] == [("Parking?", "not helpful"), ("Does it hurt?", "helpful")]
+    with pytest.raises(Exception, match="vote must be one of"):
+        votes.record("q", "p", "meh")

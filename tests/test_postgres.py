@@ -1,0 +1,263 @@
+"""The Postgres backend on a real server: the same answers as the files backend, a read-only
+app role, several app servers on one database, and the database failing under the app."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from conftest import ROOT, new_schema, on_postgres
+from gradio_client import Client, handle_file
+from test_app import STAFF, RunningApp, free_port
+
+from kb import evaluation
+from kb.config import Settings
+from kb.errors import IndexUnavailableError, KBError
+from kb.index.postgres.local import APP_USER, INGEST_USER, LocalPostgres
+from kb.ingest import ingest
+from kb.search import KnowledgeBase
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pg_shipped(postgres: LocalPostgres, shipped_index: Settings, embedder) -> Settings:
+    """The shipped documents ingested into Postgres (as the ingest role); the app role's settings."""
+    writer = on_postgres(shipped_index, postgres)
+    report = ingest(writer, embedder=embedder)
+    assert report.ok, report.failed
+    return writer.with_changes(database_url=postgres.url(APP_USER))
+
+
+def test_postgres_answers_every_evaluation_question_as_the_files_backend(
+    pg_shipped: Settings, shipped_index: Settings, embedder
+) -> None:
+    on_files, on_pg = KnowledgeBase(shipped_index, embedder), KnowledgeBase(pg_shipped, embedder)
+    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    assert len(questions) > 300
+    for question in questions:
+        a, b = on_files.answer(question.question, 10), on_pg.answer(question.question, 10)
+        assert [h.passage_id for h in b.hits] == [h.passage_id for h in a.hits], question.question
+        assert [h.highlight for h in b.hits] == [h.highlight for h in a.hits]
+        assert [round(h.score, 5) for h in b.hits] == [round(h.score, 5) for h in a.hits]
+        assert (b.answered, b.urgent, b.searched_for) == (a.answered, a.urgent, a.searched_for)
+    def same(records):  # ingested at another moment
+        return [dataclasses.replace(r, ingested_at="") for r in records]
+
+    assert same(on_pg.documents()) == same(on_files.documents())
+
+
+def test_a_large_collection_is_searched_by_hnsw_candidates(
+    postgres: LocalPostgres, shipped_index: Settings, embedder
+) -> None:
+    # Scored by candidates from the HNSW index, as a collection past full_scan_passages is.
+    writer = on_postgres(shipped_index, postgres).with_changes(full_scan_passages=10)
+    ingest(writer, embedder=embedder)
+    kb = KnowledgeBase(writer, embedder)
+    assert kb.generation.manifest["vector_index"]["factory"] == "hnsw" and not kb.generation.exact
+    on_files = KnowledgeBase(shipped_index.with_changes(full_scan_passages=10), embedder)
+    same = 0
+    questions = [q for q in evaluation.load_questions(ROOT / "eval" / "questions.jsonl") if q.split == "dev"]
+    for question in questions:
+        a, b = on_files.search(question.question, 5), kb.search(question.question, 5)
+        same += [h.passage_id for h in a] == [h.passage_id for h in b]
+    assert same >= 0.97 * len(questions)
+
+
+def test_the_app_role_reads_and_votes_but_cannot_write(pg_shipped: Settings, postgres: LocalPostgres) -> None:
+    schema = pg_shipped.pg_schema
+    with psycopg.connect(postgres.url(APP_USER), autocommit=True) as conn:
+        generation = conn.execute(f"SELECT schema_name FROM {schema}.generations LIMIT 1").fetchone()[0]
+        assert conn.execute(f"SELECT count(*) FROM {generation}.passages").fetchone()[0] > 100
+        conn.execute(f"INSERT INTO {schema}.votes (question, passage_id, vote, at) VALUES ('q', 'p', 'helpful', 'now')")
+        for statement in (
+            f"INSERT INTO {generation}.passages (row, id, source, title, start, end_, text, heading, embedding) "
+            "SELECT row + 100000, id, source, title, start, end_, text, heading, embedding FROM "
+            f"{generation}.passages LIMIT 1",
+            f"UPDATE {generation}.passages SET text = 'changed'",
+            f"DELETE FROM {generation}.sentences",
+            f"UPDATE {schema}.pointer SET switched_at = now()",
+            f"DELETE FROM {schema}.generations",
+            f"UPDATE {schema}.votes SET vote = 'helpful'",
+            f"DELETE FROM {schema}.votes",
+            f"DELETE FROM {schema}.embeddings",
+            f"TRUNCATE {generation}.terms",
+            f"DROP TABLE {generation}.headings",
+            f"CREATE TABLE {schema}.mine (x int)",
+            f"CREATE SCHEMA {schema}_mine",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    with pytest.raises(KBError, match="may not write the index"):
+        ingest(pg_shipped, rebuild=True)
+
+
+def test_a_wrong_password_or_a_server_that_is_down_never_shows_the_password(
+    postgres: LocalPostgres, settings: Settings, tmp_path: Path
+) -> None:
+    wrong = postgres.url(APP_USER).replace(postgres.password(APP_USER), "Wr0ng-Secret-9z")
+    with pytest.raises(KBError, match="refused the sign-in") as refused:
+        KnowledgeBase(settings.with_changes(database_url=wrong))
+    down = postgres.url(APP_USER).replace(f":{postgres.port}/", f":{free_port()}/")
+    with pytest.raises(IndexUnavailableError, match="unavailable for a moment") as unavailable:
+        KnowledgeBase(settings.with_changes(database_url=down))
+    for text in (str(refused.value), str(unavailable.value), repr(settings.with_changes(database_url=down))):
+        assert "Wr0ng-Secret-9z" not in text and postgres.password(APP_USER) not in text
+    # The app started on a database that is down says so, and exits with a code.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DATABASE_URL": down}
+    started = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(free_port()), "--index", str(tmp_path / "index")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 2
+    assert "cannot be reached" in started.stderr and postgres.password(APP_USER) not in started.stderr + started.stdout
+
+
+# --- a database of their own: app servers sharing it, and the database failing -------------
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory):
+    server = LocalPostgres(tmp_path_factory.mktemp("own-postgres") / "server").start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="module")
+def group(own_server: LocalPostgres, shipped_index: Settings, embedder, tmp_path_factory: pytest.TempPathFactory):
+    """Two app servers on one database, each with a documents folder of its own copy."""
+    schema = new_schema()
+    base = tmp_path_factory.mktemp("group")
+    documents = base / "documents"
+    shutil.copytree(shipped_index.documents_dir, documents)
+    writer = Settings(documents_dir=documents, index_dir=base / "index-a").with_changes(
+        database_url=own_server.url(INGEST_USER), pg_schema=schema
+    )
+    assert ingest(writer, embedder=embedder).ok
+    env = {
+        "KB_DATABASE_URL": own_server.url(APP_USER),
+        "KB_INGEST_DATABASE_URL": own_server.url(INGEST_USER),
+        "KB_PG_SCHEMA": schema,
+    }
+    apps = [
+        RunningApp(Settings(documents_dir=documents, index_dir=base / f"index-{n}"), env=env) for n in ("a", "b")
+    ]
+    yield writer, apps
+    for app in apps:
+        app.stop()
+
+
+def _serves(app: RunningApp, question: str, source: str, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = httpx.get(app.url + "api/search", params={"q": question, "k": 3}, timeout=10)
+        if found.status_code == 200 and any(p["source"] == source for p in found.json()["passages"]):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_a_staff_reingest_on_one_app_server_is_served_by_both(
+    group, own_server: LocalPostgres, tmp_path: Path
+) -> None:
+    writer, (first, second) = group
+    leaflet = tmp_path / "gift-vouchers.md"
+    leaflet.write_text(
+        "# Gift Vouchers\n\nGift vouchers for any treatment are sold at the front desk and are valid "
+        "for twelve months from the date of purchase.\n",
+        encoding="utf-8",
+    )
+    staff = Client(first.url + "staff/", auth=STAFF, verbose=False)
+    assert "Added gift-vouchers.md" in staff.predict([handle_file(str(leaflet))], api_name="/upload")
+    report = staff.predict(api_name="/reingest")
+    assert "1 added" in report and "0 failed" in report and "postgresql://kb_app@127.0.0.1" in report
+    assert own_server.password(INGEST_USER) not in report and own_server.password(APP_USER) not in report
+    for app in (first, second):
+        assert _serves(app, "How long is a gift voucher valid?", "gift-vouchers.md"), app.read_log()
+
+
+def test_searches_on_both_servers_never_fail_while_an_ingest_switches(group) -> None:
+    writer, apps = group
+    errors: list[str] = []
+    answers = 0
+    stop = threading.Event()
+
+    def keep_searching(app: RunningApp) -> None:
+        nonlocal answers
+        deadline = time.monotonic() + 300  # bounded, on loopback
+        with httpx.Client(timeout=30) as client:
+            while not stop.is_set() and time.monotonic() < deadline:
+                got = client.get(app.url + "api/search", params={"q": "sunscreen after the laser", "k": 3})
+                if got.status_code != 200:
+                    errors.append(f"{got.status_code} {got.text[:200]}")
+                answers += 1
+
+    searchers = [threading.Thread(target=keep_searching, args=(app,)) for app in apps for _ in range(4)]
+    for searcher in searchers:
+        searcher.start()
+    try:
+        (writer.documents_dir / "bicycles.md").write_text(
+            "# Bicycles\n\nBicycle racks for patients are in the courtyard behind the clinic.\n", encoding="utf-8"
+        )
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DATABASE_URL": writer.database_url, "KB_PG_SCHEMA": writer.pg_schema}
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "ingest.py"), "--quiet", "--no-golden", "--documents", str(writer.documents_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert writer.database_url not in done.stdout + done.stderr
+        for app in apps:
+            assert _serves(app, "Where can I leave my bicycle?", "bicycles.md")
+    finally:
+        stop.set()
+        for searcher in searchers:
+            searcher.join(timeout=60)
+    assert errors == [] and answers > 0
+
+
+def test_the_database_going_away_gives_503_and_the_app_recovers_by_itself(
+    group, own_server: LocalPostgres, embedder
+) -> None:
+    writer, (first, _) = group
+    reader = writer.with_changes(database_url=own_server.url(APP_USER))
+    kb = KnowledgeBase(reader, embedder)
+    before = kb.answer("How long does the redness last?")
+    assert before.answered
+    own_server.kill()
+    try:
+        began = time.monotonic()
+        with pytest.raises(IndexUnavailableError, match="unavailable for a moment"):
+            kb.answer("How long does the redness last?")
+        assert time.monotonic() - began < 30  # bounded: never a hang
+        got = httpx.get(first.url + "api/search", params={"q": "redness", "k": 3}, timeout=60)
+        assert got.status_code == 503 and "unavailable for a moment" in got.json()["detail"]
+        assert own_server.password(APP_USER) not in got.text
+        client = Client(first.url, verbose=False)
+        with pytest.raises(Exception, match="unavailable for a moment"):
+            client.predict("redness", 3, api_name="/search")
+    finally:
+        own_server.start()
+    deadline, answered = time.monotonic() + 30, False
+    while not answered and time.monotonic() < deadline:
+        try:
+            answered = kb.answer("How long does the redness last?").answered
+        except IndexUnavailableError:
+            time.sleep(0.5)
+    assert answered
+    assert _serves(first, "How long does the redness last?", before.hits[0].source, seconds=30)
+    assert "Traceback" not in first.read_log()
