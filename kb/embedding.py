@@ -73,6 +73,7 @@ class Embedder:
         device: str = "cpu",
         backend: str = "auto",
         cache_dir: Path | str = DEFAULT_MODEL_CACHE,
+        threads: int = 0,
     ) -> None:
         if backend not in ("auto", "onnx", "torch"):
             raise KBError(f"The embedding backend must be 'auto', 'onnx' or 'torch'; got {backend!r}.")
@@ -80,6 +81,8 @@ class Embedder:
         self._device = device
         self._backend = backend
         self._cache_dir = Path(cache_dir)
+        #: Threads one model call may use; 0 means one per core.
+        self.threads = threads
         self._location = resolve_model(model)
         if not Path(self._location).exists() and "/" not in self._location:
             raise KBError(
@@ -97,7 +100,12 @@ class Embedder:
     @classmethod
     def for_settings(cls, settings) -> Embedder:
         """The embedder ``settings`` configure (model, backend, exported-model cache)."""
-        return cls(settings.model, backend=settings.embedding_backend, cache_dir=settings.model_cache)
+        return cls(
+            settings.model,
+            backend=settings.embedding_backend,
+            cache_dir=settings.model_cache,
+            threads=settings.embedding_threads,
+        )
 
     @property
     def _model(self) -> _OnnxModel | _TorchModel:
@@ -114,11 +122,15 @@ class Embedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if self._backend != "torch" and self._device == "cpu":
             try:
-                return _OnnxModel.open(Path(self._location), self._cache_dir)
+                return _OnnxModel.open(Path(self._location), self._cache_dir, self.threads)
             except _NoOnnx as exc:
                 if self._backend == "onnx":
                     raise KBError(f"The ONNX backend cannot run {self.model_id!r}: {exc}") from None
                 log.warning("Embedding with torch instead of ONNX Runtime: %s", exc)
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
         return _TorchModel(self._location, self._device, self.model_id)
 
     def load(self) -> Embedder:
@@ -277,12 +289,12 @@ _POOLING = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
 class _OnnxModel:
     name = "onnx"
 
-    def __init__(self, onnx_file: Path, location: Path, pooling: str, max_tokens: int) -> None:
+    def __init__(self, onnx_file: Path, location: Path, pooling: str, max_tokens: int, threads: int = 0) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         # Idle worker threads must sleep, not spin: the app's other threads share the cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -304,7 +316,7 @@ class _OnnxModel:
         self._tokenizer.enable_padding(pad_id=self._tokenizer.token_to_id(pad) or 0, pad_token=pad)
 
     @classmethod
-    def open(cls, location: Path, cache_dir: Path) -> _OnnxModel:
+    def open(cls, location: Path, cache_dir: Path, threads: int = 0) -> _OnnxModel:
         """The model at ``location`` on ONNX Runtime, exported into ``cache_dir`` first if
         it has not been (once per model; takes torch and a few seconds).
 
@@ -320,7 +332,7 @@ class _OnnxModel:
         onnx_file = cache_dir / f"{location.name}-{_model_key(location)}.onnx"
         if not onnx_file.exists():
             _export(location, onnx_file)
-        return cls(onnx_file, location, pooling, max_tokens)
+        return cls(onnx_file, location, pooling, max_tokens, threads)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]

@@ -8,10 +8,14 @@ new generation and switched in atomically (see ``kb.store``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -24,8 +28,20 @@ from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import DocumentError, IndexDamagedError, IndexNotFoundError, KBError
 from kb.index import open_backend
-from kb.index.base import FORMAT_VERSION, DocumentRecord, Generation, IndexBackend, NewGeneration, now_iso
+from kb.index.base import (
+    FORMAT_VERSION,
+    DocumentRecord,
+    EmbeddingCache,
+    Generation,
+    IndexBackend,
+    NewGeneration,
+    WorkItem,
+    WorkQueue,
+    now_iso,
+)
 from kb.query import parse_glossary
+
+logger = logging.getLogger(__name__)
 
 #: Called with (stage, done, total); stages are "read", "embed" and "write".
 IngestProgress = Callable[[str, int, int], None]
@@ -128,7 +144,8 @@ def _ingest(
         if embedder.model_id != settings.model:
             raise KBError(f"The embedder loaded {embedder.model_id!r} but settings name {settings.model!r}.")
         try:
-            report, records, passages = _collect(files, settings, embedder, previous, rebuild, tick)
+            queue = backend.work_queue()
+            report, records, passages = _collect(files, settings, embedder, previous, rebuild, queue, tick)
             report.skipped = [FailedDocument(s.source, s.reason) for s in skipped]
             if _nothing_changed(report, settings, backend, previous, glossary, rebuild):
                 # The index in service already is this one: keep it, and never load the model.
@@ -143,7 +160,7 @@ def _ingest(
         sentences = [text for *_, text in store.sentence_table(passages)]
         headings = store.heading_texts(passages)
         (vectors, sentence_vectors, heading_vectors), embedded = _vectors_for(
-            [texts, sentences, headings], settings, embedder, backend, rebuild, tick
+            [texts, sentences, headings], settings, embedder, backend, queue, rebuild, tick
         )
         report.embedded, report.embedded_sentences = embedded[0], embedded[1] + embedded[2]
         tick("write", 0, 1)
@@ -156,6 +173,47 @@ def _ingest(
         tick("write", 1, 1)
     report.documents, report.passages = len(records), len(passages)
     return report
+
+
+def serve(settings: Settings, embedder: Embedder | None = None, idle_seconds: float | None = None) -> int:
+    """Be an ingest worker: do a share of every ingest run on the same database (reading
+    documents, embedding texts) until ``idle_seconds`` pass with nothing to do (None: for
+    ever). Returns how many work items it did.
+
+    Raises:
+        KBError: the index is not in a database (workers share work through Postgres).
+    """
+    backend = open_backend(settings)
+    try:
+        queue = backend.work_queue()
+        if queue is None:
+            raise KBError(
+                "Ingest workers share an ingest through the database: set KB_DATABASE_URL to the "
+                "index's Postgres URL (a role that can write)."
+            )
+        embedder = embedder or Embedder.for_settings(settings)
+        caches: list[EmbeddingCache] = []
+
+        def work(kind: str, job: dict):
+            if job.get("model") != settings.model:
+                logger.warning("Leaving a job to others: it embeds with %r, this worker with %r.", job.get("model"), settings.model)
+                return None
+            mine = settings.with_changes(**{k: v for k, v in job.items() if k != "model"})
+            if kind == "read":
+                return partial(read_item, settings=mine, embedder=embedder)
+            if kind == "embed":
+                if not caches:
+                    caches.append(backend.embedding_cache(embedder.dimension))
+                return partial(embed_item, settings=mine, embedder=embedder, cache=caches[0])
+            return None
+
+        try:
+            return queue.serve(work, idle_seconds)
+        finally:
+            for cache in caches:
+                cache.close()
+    finally:
+        backend.close()
 
 
 def _nothing_changed(
@@ -226,30 +284,88 @@ def _collect(
     embedder: Embedder,
     previous: Generation | None,
     rebuild: bool,
+    queue: WorkQueue | None,
     tick: IngestProgress,
 ) -> tuple[IngestReport, list[DocumentRecord], list[Passage]]:
-    """Decide each document's fate and gather the new generation's records and passages."""
+    """Decide each document's fate and gather the new generation's records and passages.
+
+    Unchanged documents keep their passages; the others are read (by this process, or by
+    every worker sharing the queue), and a document that fails keeps its last good version.
+    """
     report = IngestReport()
     old = {d.source: d for d in previous.documents()} if previous else {}
     reuse = not rebuild and previous is not None and previous.manifest.get("chunking") == _chunking(settings)
-    records: list[DocumentRecord] = []
-    passages: list[Passage] = []
-    seen: set[str] = set()
-    for done, path in enumerate(files):
-        tick("read", done, len(files))
+    fates: list[tuple[str, DocumentRecord | None, int | None]] = []  # source, kept record, item
+    items: list[WorkItem] = []
+    failed: dict[str, str] = {}
+    for path in files:
         source = docs.source_name(path, settings.documents_dir)
-        seen.add(source)
-        before = old.get(source)
         try:
             sha = docs.file_sha256(path)
-            if reuse and before is not None and before.sha256 == sha:
+            if reuse and source in old and old[source].sha256 == sha:
+                fates.append((source, old[source], None))
+                continue
+            size = path.stat().st_size
+            if size > settings.max_document_bytes:
+                raise DocumentError(docs.too_large(source, size, settings.max_document_bytes))
+            # Workers on other machines get the file itself, not a path to it.
+            data = path.read_bytes() if queue is not None else None
+        except (OSError, DocumentError) as exc:
+            failed[source] = _reason(exc, source)
+            fates.append((source, None, None))
+            continue
+        fates.append((source, None, len(items)))
+        items.append(WorkItem({"source": source, "sha256": sha}, data))
+    work = partial(read_item, settings=settings, embedder=embedder)
+    if queue is None:
+        results = []
+        for done, item in enumerate(items):
+            tick("read", done, len(items))
+            results.append(work(item))
+    else:
+        results = queue.run("read", items, work, job_settings(settings), partial(tick, "read"))
+    tick("read", len(items), len(items))
+    records: list[DocumentRecord] = []
+    passages: list[Passage] = []
+    for source, kept, item in fates:
+        before = old.get(source)
+        if kept is not None:
+            records.append(kept)
+            passages.extend(previous.passages_of(source))
+            report.unchanged.append(source)
+            continue
+        result = results[item] if item is not None else {"error": failed[source]}
+        if "error" in result:
+            keep = before is not None and previous is not None and not rebuild
+            if keep:
                 records.append(before)
                 passages.extend(previous.passages_of(source))
-                report.unchanged.append(source)
-                continue
+            report.failed.append(FailedDocument(source, result["error"], keep))
+            continue
+        records.append(DocumentRecord(**result["record"]))
+        passages.extend(_passage_from_json(p) for p in result["passages"])
+        (report.changed if before is not None else report.added).append(source)
+    report.removed = sorted(set(old) - {source for source, _, _ in fates})
+    return report, records, passages
+
+
+def read_item(item: WorkItem, settings: Settings, embedder: Embedder) -> dict:
+    """Read and split one document (work item "read"): its record and passages, or the
+    reason it failed. The file comes with the item (``data``) or from the documents folder."""
+    source = item.meta["source"]
+    with tempfile.TemporaryDirectory(prefix="kb-read-") as scratch:
+        folder = Path(settings.documents_dir)
+        if item.data is not None:
+            folder = Path(scratch)
+            (folder / source).parent.mkdir(parents=True, exist_ok=True)
+            (folder / source).write_bytes(item.data)
+        path = folder / source
+        try:
+            if docs.file_sha256(path) != item.meta["sha256"]:
+                raise DocumentError(f"{source}: changed while it was being ingested; ingest again.")
             document = docs.read_document(
                 path,
-                settings.documents_dir,
+                folder,
                 settings.max_document_bytes,
                 limits=_limits(settings),
                 max_seconds=settings.max_read_seconds,
@@ -258,31 +374,36 @@ def _collect(
             limit = min(settings.passage_tokens, embedder.max_tokens)
             found = split_document(document, embedder.count_tokens, limit, settings.overlap_sentences)
             _check_lengths(found, embedder, source)
+            size = path.stat().st_size
         except Exception as exc:  # one bad file never stops the ingest (KeyboardInterrupt does)
-            kept = before is not None and previous is not None and not rebuild
-            if kept:
-                records.append(before)
-                passages.extend(previous.passages_of(source))
-            report.failed.append(FailedDocument(source, _reason(exc, source), kept))
-            continue
-        records.append(
-            DocumentRecord(
-                source,
-                document.title,
-                document.kind,
-                document.pages,
-                sha,
-                path.stat().st_size,
-                len(found),
-                now_iso(),
-                document.notice,
-            )
-        )
-        passages.extend(found)
-        (report.changed if before is not None else report.added).append(source)
-    tick("read", len(files), len(files))
-    report.removed = sorted(set(old) - seen)
-    return report, records, passages
+            return {"error": _reason(exc, source)}
+    record = DocumentRecord(
+        source, document.title, document.kind, document.pages, item.meta["sha256"], size, len(found), now_iso(),
+        document.notice,
+    )
+    return {"record": dataclasses.asdict(record), "passages": [_passage_json(p) for p in found]}
+
+
+def _passage_json(p: Passage) -> list:
+    return [p.id, p.source, p.title, p.page, p.section, p.start, p.end, p.text, [list(s) for s in p.sentences]]
+
+
+def _passage_from_json(row: list) -> Passage:
+    *fields, sentences = row
+    return Passage(*fields, sentences=tuple((int(a), int(b)) for a, b in sentences))
+
+
+def job_settings(settings: Settings) -> dict:
+    """What a worker must use to do an ingest's work as the ingest itself would."""
+    return {
+        "model": settings.model,
+        "passage_tokens": settings.passage_tokens,
+        "overlap_sentences": settings.overlap_sentences,
+        "max_document_bytes": settings.max_document_bytes,
+        "max_unpacked_bytes": settings.max_unpacked_bytes,
+        "max_read_seconds": settings.max_read_seconds,
+        "batch_size": settings.batch_size,
+    }
 
 
 def _limits(settings: Settings) -> docs.Limits:
@@ -322,6 +443,7 @@ def _vectors_for(
     settings: Settings,
     embedder: Embedder,
     backend: IndexBackend,
+    queue: WorkQueue | None,
     rebuild: bool,
     tick: IngestProgress,
 ) -> tuple[list[np.ndarray], list[int]]:
@@ -337,17 +459,17 @@ def _vectors_for(
         tick("embed", 0, len(missing))
         # One model call per batch of texts of about one length (longest first), so a batch
         # pads little; vectors go into the cache every few batches, so a crash loses little.
-        size = max(settings.batch_size, 1)
-        step = size * 8
-        for start in range(0, len(missing), step):
-            new = {}
-            for at in range(start, min(start + step, len(missing)), size):
-                part = missing[at : at + size]
-                fresh = embedder.encode_batch([every[i] for i in part])
-                new.update({keys[i]: v for i, v in zip(part, fresh, strict=True)})
-                tick("embed", at + len(part), len(missing))
-            cache.put_many(new)
-            cached.update(new)
+        step = max(settings.batch_size, 1) * 8
+        items = [WorkItem({"texts": [every[i] for i in missing[at : at + step]]}) for at in range(0, len(missing), step)]
+        work = partial(embed_item, settings=settings, embedder=embedder, cache=cache)
+        if queue is None:
+            for n, item in enumerate(items):
+                work(item)
+                tick("embed", min((n + 1) * step, len(missing)), len(missing))
+        else:
+            progress = partial(_embed_progress, tick, step, len(missing))
+            queue.run("embed", items, work, job_settings(settings), progress)
+        cached.update(cache.get_many([keys[i] for i in missing]))
         vectors = np.zeros((len(every), embedder.dimension), dtype=np.float32)
         for row, key in enumerate(keys):
             vectors[row] = cached[key]
@@ -358,6 +480,23 @@ def _vectors_for(
         return [vectors[lo:hi] for lo, hi in spans], embedded
     finally:
         cache.close()
+
+
+def _embed_progress(tick: IngestProgress, step: int, total: int, done: int, items: int) -> None:
+    tick("embed", min(done * step, total), total)
+
+
+def embed_item(item: WorkItem, settings: Settings, embedder: Embedder, cache: EmbeddingCache) -> dict:
+    """Embed a batch of texts (work item "embed") into the shared cache, ``batch_size`` at
+    a time; returns how many."""
+    texts = item.meta["texts"]
+    size = max(settings.batch_size, 1)
+    new = {}
+    for at in range(0, len(texts), size):
+        part = texts[at : at + size]
+        new.update(zip([embedding_key(settings.model, t) for t in part], embedder.encode_batch(part), strict=True))
+    cache.put_many(new)
+    return {"embedded": len(new)}
 
 
 def _manifest(

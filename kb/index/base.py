@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -193,6 +193,47 @@ class FeedbackLog(ABC):
 
 
 @dataclass(frozen=True)
+class WorkItem:
+    """One piece of an ingest's work: a document to read (``data``: its bytes) or a batch
+    of texts to embed. ``meta`` is plain JSON."""
+
+    meta: dict
+    data: bytes | None = None
+
+
+#: Does one work item; returns its result as plain JSON.
+Work = Callable[[WorkItem], dict]
+
+
+class WorkQueue(ABC):
+    """An ingest's work, shared with every ingest worker attached to the same index (other
+    processes, other machines). The ingest that hands the work out does its share too, so
+    an ingest with no workers attached still finishes."""
+
+    @abstractmethod
+    def run(
+        self, kind: str, items: list[WorkItem], work: Work, job: dict, progress: Callable[[int, int], None]
+    ) -> list[dict]:
+        """Put ``items`` up for any worker, work on them here too, and wait until every one
+        is done (one a worker was killed on is done again by another).
+
+        Args:
+            kind: what the work is ("read", "embed"): workers know each by name.
+            job: the settings a worker needs to do it as this ingest would (plain JSON).
+            progress: called with (done, total).
+
+        Returns:
+            Each item's result, in the order of ``items``.
+        """
+
+    @abstractmethod
+    def serve(self, work: Callable[[str, dict], Work | None], idle_seconds: float | None = None) -> int:
+        """Work for ingests as they come (a worker's loop). ``work(kind, job)`` gives the
+        function for a job, or None to leave it to others. Returns after ``idle_seconds``
+        with nothing to do (None: never); returns how many items it did."""
+
+
+@dataclass(frozen=True)
 class NewGeneration:
     """Everything one generation holds, as the ingest hands it to a backend. Rows are in
     passage order; vectors are unit-length float32."""
@@ -294,6 +335,10 @@ class IndexBackend(ABC):
 
     @abstractmethod
     def embedding_cache(self, dimension: int) -> EmbeddingCache: ...
+
+    def work_queue(self) -> WorkQueue | None:
+        """Where an ingest shares its work with workers; None: it works alone (files)."""
+        return None
 
     # --- beside the index -------------------------------------------------------------
     @abstractmethod

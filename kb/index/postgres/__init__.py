@@ -31,6 +31,7 @@ from kb.index.postgres import writer
 from kb.index.postgres.caches import PostgresEmbeddingCache, PostgresFeedback
 from kb.index.postgres.connection import WRITER_ROLE, configure, connect, translated
 from kb.index.postgres.generation import PostgresGeneration
+from kb.index.postgres.tasks import PostgresWorkQueue
 from kb.vectors import IndexPlan
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,9 @@ class PostgresBackend(IndexBackend):
         s = sql.Identifier(self.shared)
         removed = []
         with translated(self.url), self._writing() as conn:
+            abandoned = PostgresWorkQueue(self.url, self.shared).remove_abandoned(conn)
+            if abandoned:
+                removed.append(f"{abandoned} unfinished ingest job(s)")
             known = {r[0] for r in conn.execute(sql.SQL("SELECT schema_name FROM {}.generations").format(s))}
             for (schema,) in conn.execute(
                 "SELECT nspname FROM pg_namespace WHERE nspname ~ %s", (f"^{self.shared}_g[0-9]+$",)
@@ -215,6 +219,11 @@ class PostgresBackend(IndexBackend):
 
     def embedding_cache(self, dimension: int) -> PostgresEmbeddingCache:
         return PostgresEmbeddingCache(self._writing(), self.url, self.shared, dimension)
+
+    def work_queue(self) -> PostgresWorkQueue:
+        with translated(self.url), self._writing():
+            pass  # the tables, before a worker looks for them
+        return PostgresWorkQueue(self.url, self.shared)
 
     # --- beside the index -------------------------------------------------------------
     def feedback(self) -> PostgresFeedback:

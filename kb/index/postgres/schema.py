@@ -24,6 +24,7 @@ from psycopg import sql
 
 from kb.errors import KBError
 from kb.index import redact
+from kb.index.postgres import tasks
 from kb.index.postgres.connection import READER_ROLE, WRITER_ROLE, role_exists
 
 #: Oldest server and extension versions the backend is tested to work with.
@@ -58,7 +59,7 @@ def shared_tables(schema: str) -> sql.Composed:
             at text NOT NULL);
         CREATE SEQUENCE IF NOT EXISTS {s}.generation_numbers;
         """
-    ).format(s=s)
+    ).format(s=s) + tasks.tables(schema)
 
 
 def generation_tables(schema: str, dimension: int) -> sql.Composed:
