@@ -92,6 +92,8 @@ def run_kill(job: dict, embedder) -> int:
     if job["target"] != "progress":
         arm_kill(job)
     settings = Settings(documents_dir=job["documents"], index_dir=job["index"], batch_size=1)
+    if job.get("database_url"):  # the Postgres backend (tests/test_crash_postgres.py)
+        settings = settings.with_changes(database_url=job["database_url"], pg_schema=job["pg_schema"])
     ingest(settings, embedder=embedder, progress=tick)
     return 0  # not killed: the test reports the job as never reaching its point
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -116,14 +117,12 @@ def test_a_worker_killed_half_way_loses_nothing(corpus: Path, alone: Settings, p
     with psycopg.connect(postgres.url(INGEST_USER), autocommit=True) as conn:
         deadline = time.monotonic() + 300
         while not claimed and time.monotonic() < deadline and coordinator.is_alive():
-            try:
+            with suppress(psycopg.errors.UndefinedTable):  # before the ingest made its tables
                 claimed = conn.execute(
                     f"SELECT count(*) FROM {settings.pg_schema}.ingest_claims c JOIN {settings.pg_schema}.ingest_jobs j "
                     "ON j.id = c.job WHERE j.kind = 'embed' AND c.worker = %s",
                     (worker.name,),
                 ).fetchone()[0] > 0
-            except psycopg.errors.UndefinedTable:
-                pass  # the ingest has not made its tables yet
             time.sleep(0.05)
     assert claimed, "the worker never claimed an embedding batch"
     os.kill(worker.process.pid, signal.SIGKILL)  # mid-batch: its transaction and lock go with it
