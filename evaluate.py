@@ -2,11 +2,13 @@
 ingest and search as the app, for every configuration side by side.
 
     python evaluate.py                          # clinic set, dev and test splits
-    python evaluate.py --scifact ../shared/beir-scifact
+    python evaluate.py --scifact ../shared/beir-scifact --nfcorpus ../shared/beir-nfcorpus
     python evaluate.py --configs hybrid,dense --split dev --failures
 
 Indexes are built in a cache folder (default .cache/eval/) and updated incrementally, so
-only the first run embeds everything (SciFact: about 20 minutes on two cores).
+only the first run embeds everything (SciFact: about 20 minutes on two cores). With
+KB_DATABASE_URL set they are built in Postgres instead (a schema per collection), taking
+the vectors the files backend embedded.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from kb import beir, evaluation  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
+from kb.index import copy_embeddings, index_location, open_backend  # noqa: E402
+from kb.index.files import FilesBackend  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 from kb.progress import log_warnings_only  # noqa: E402
 from kb.search import KnowledgeBase  # noqa: E402
@@ -54,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--configs", help="comma-separated names from: " + ", ".join(CONFIGS))
     parser.add_argument("--scifact", type=Path, help="a BEIR SciFact folder, e.g. ../shared/beir-scifact")
     parser.add_argument("--scifact-split", default="test")
+    parser.add_argument("--nfcorpus", type=Path, help="a BEIR NFCorpus folder, e.g. ../shared/beir-nfcorpus")
+    parser.add_argument("--nfcorpus-split", default="test")
     parser.add_argument("--no-clinic", action="store_true", help="skip the clinic evaluation set")
     parser.add_argument("--failures", action="store_true", help="list the questions each config misses")
     parser.add_argument(
@@ -94,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             print(clinic_table(kb, chosen, dev, names, split, args.failures))
         print(warning_table(kb, splits, questions))
     if args.scifact:
-        print(scifact_table(args.scifact, args.scifact_split, args.cache, embedder, names))
+        print(beir_table("SciFact", args.scifact, args.scifact_split, args.cache, embedder, names))
+    if args.nfcorpus:
+        print(beir_table("NFCorpus", args.nfcorpus, args.nfcorpus_split, args.cache, embedder, names))
     return 0
 
 
@@ -156,11 +164,11 @@ def warning_table(kb: KnowledgeBase, splits: list[str], questions) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scifact_table(folder: Path, split: str, cache: Path, embedder: Embedder, names: list[str]) -> str:
-    kb, data = scifact_kb(folder, split, cache, embedder)
+def beir_table(title: str, folder: Path, split: str, cache: Path, embedder: Embedder, names: list[str]) -> str:
+    kb, data = beir_kb(title.lower(), folder, split, cache, embedder)
     lines = [
-        f"### BEIR SciFact ({split}): {len(data.queries)} queries, {kb.generation.passage_count} "
-        f"passages from {len(kb.documents())} abstracts",
+        f"### BEIR {title} ({split}): {len(data.queries)} queries, {kb.generation.passage_count} "
+        f"passages from {len(kb.documents())} abstracts ({index_location(kb.settings)})",
         "",
         "| configuration | nDCG@10 | R@50 |",
         "|---|---|---|",
@@ -178,15 +186,14 @@ def clinic_kb(args: argparse.Namespace, embedder: Embedder) -> KnowledgeBase:
         glossary=args.glossary,
         model=embedder.model_id,
     )
-    ingest(settings, embedder=embedder)
-    return KnowledgeBase(settings, embedder)
+    return _built(settings, "clinic", embedder)
 
 
-def scifact_kb(
-    folder: Path, split: str, cache: Path, embedder: Embedder
+def beir_kb(
+    name: str, folder: Path, split: str, cache: Path, embedder: Embedder
 ) -> tuple[KnowledgeBase, beir.BeirSet]:
     data = beir.load_beir(folder, split)
-    home = cache / f"scifact-{beir.corpus_fingerprint(data.corpus)}"
+    home = cache / f"{name}-{beir.corpus_fingerprint(data.corpus)}"
     beir.write_corpus(data.corpus, home / "documents")
     settings = Settings(
         documents_dir=home / "documents",
@@ -194,8 +201,22 @@ def scifact_kb(
         glossary=home / "none",
         model=embedder.model_id,
     )
+    return _built(settings, name, embedder), data
+
+
+def _built(settings: Settings, name: str, embedder: Embedder) -> KnowledgeBase:
+    """The collection ingested (incrementally) where KB_DATABASE_URL says: the index folder
+    in the cache, or a schema of its own in Postgres (``eval_<name>``). A Postgres ingest
+    first takes the vectors the files backend already embedded for it, so the slow
+    embedding happens once for both backends."""
+    database = Settings.from_env().database_url
+    if database:
+        files = FilesBackend(settings)
+        settings = settings.with_changes(database_url=database, pg_schema=f"eval_{name}")
+        if files.current_name() is not None:
+            copy_embeddings(files, open_backend(settings), embedder.dimension)
     ingest(settings, embedder=embedder)
-    return KnowledgeBase(settings, embedder), data
+    return KnowledgeBase(settings, embedder)
 
 
 def _index_name(base: str, embedder: Embedder) -> str:
@@ -229,7 +250,7 @@ def tune(args: argparse.Namespace, embedder: Embedder) -> int:
         dev = [q for q in evaluation.load_questions(args.questions) if q.split == "dev"]
         tables["clinic dev"] = evaluation.signal_table(kb, dev)
     if args.scifact:
-        kb, data = scifact_kb(args.scifact, "train", args.cache, embedder)
+        kb, data = beir_kb("scifact", args.scifact, "train", args.cache, embedder)
         tables["scifact train"] = beir.signal_table(kb, data)
     results = []
     for weights in weight_grid(0.1 if args.scifact else 0.05):

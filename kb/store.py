@@ -689,6 +689,11 @@ class EmbeddingCache(base.EmbeddingCache):
                 raise _disk_full(self.path.parent, f"while saving embeddings in {CACHE}", exc) from exc
             raise
 
+    def batches(self, size: int = 5_000) -> Iterator[dict[str, np.ndarray]]:
+        rows = self._db.execute("SELECT key, vector FROM vectors ORDER BY key")
+        while found := rows.fetchmany(size):
+            yield {key: np.frombuffer(blob, dtype=np.float32) for key, blob in found}
+
     def retain(self, keys: Iterable[str]) -> None:
         """Forget every vector whose key is not in ``keys``."""
         with self._db:

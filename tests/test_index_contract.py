@@ -142,6 +142,7 @@ def test_the_embedding_cache_is_shared_and_pruned(backend_settings: Settings, ba
     assert set(first.get_many(list(vectors))) == {"key-1"}
     assert first.get_many(["key-1"])["key-1"].shape == (4,)
     assert open_backend(backend_settings).embedding_cache(8).get_many(["key-1"]) == {}  # another dimension
+    assert [set(b) for b in first.batches(size=1)] == [{"key-1"}]
     first.close()
     second.close()
 

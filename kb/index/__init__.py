@@ -32,6 +32,21 @@ def open_backend(settings: Settings) -> IndexBackend:
     return FilesBackend(settings)
 
 
+def copy_embeddings(source: IndexBackend, target: IndexBackend, dimension: int) -> int:
+    """Every vector of one backend's embedding cache into another's (so moving an index
+    from files to Postgres embeds nothing again). Returns how many."""
+    into, out = target.embedding_cache(dimension), source.embedding_cache(dimension)
+    copied = 0
+    try:
+        for batch in out.batches():
+            into.put_many(batch)
+            copied += len(batch)
+    finally:
+        into.close()
+        out.close()
+    return copied
+
+
 def redact(url: str) -> str:
     """A database URL without its password: for logs, messages and reports."""
     try:
@@ -50,4 +65,4 @@ def index_location(settings: Settings) -> str:
     return f"{settings.index_dir}/"
 
 
-__all__ = ["IndexBackend", "index_location", "open_backend", "redact"]
+__all__ = ["IndexBackend", "copy_embeddings", "index_location", "open_backend", "redact"]

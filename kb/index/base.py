@@ -173,6 +173,10 @@ class EmbeddingCache(ABC):
     def retain(self, keys: Sequence[str]) -> None:
         """Forget every vector whose key is not in ``keys``."""
 
+    @abstractmethod
+    def batches(self, size: int = 5_000) -> Iterator[dict[str, np.ndarray]]:
+        """Every vector in the cache, ``size`` at a time (to copy a cache elsewhere)."""
+
     def close(self) -> None:
         """Release the cache's connection or file."""
         return None

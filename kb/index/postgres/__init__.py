@@ -51,6 +51,8 @@ class PostgresBackend(IndexBackend):
         self.shared = settings.pg_schema
         self.location = index_location(settings)
         self._pool: ConnectionPool | None = None
+        #: Seconds each step of the last generation written took (bench/bench_postgres.py).
+        self.write_seconds: dict[str, float] = {}
 
     # --- reading ----------------------------------------------------------------------
     @property
@@ -159,7 +161,8 @@ class PostgresBackend(IndexBackend):
 
     def write_generation(self, new: NewGeneration) -> str:
         with translated(self.url), self._writing(autocommit=False) as conn:
-            return writer.write(conn, self.shared, new)
+            self.write_seconds = {}
+            return writer.write(conn, self.shared, new, self.write_seconds)
 
     def prune(self, keep: int = 2) -> None:
         s = sql.Identifier(self.shared)

@@ -3,7 +3,7 @@ shares, and the visitors' votes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import psycopg
@@ -57,6 +57,17 @@ class PostgresEmbeddingCache(EmbeddingCache):
                     "INSERT INTO {} SELECT key, vector FROM new_vectors ON CONFLICT (key) DO NOTHING"
                 ).format(self._table)
             )
+
+    def batches(self, size: int = 5_000) -> Iterator[dict[str, np.ndarray]]:
+        query = sql.SQL("SELECT key, vector FROM {} ORDER BY key").format(self._table)
+        with (
+            translated(self._url),
+            self._conn.transaction(),
+            self._conn.cursor(name="kb_cache_batches", binary=True) as cur,
+        ):
+            cur.execute(query)
+            while found := cur.fetchmany(size):
+                yield {key: np.frombuffer(blob, dtype=np.float32) for key, blob in found}
 
     def retain(self, keys: Sequence[str]) -> None:
         with translated(self._url), self._conn.transaction(), self._conn.cursor() as cur:

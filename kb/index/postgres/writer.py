@@ -12,6 +12,7 @@ never a mix.
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import psycopg
@@ -32,7 +33,7 @@ from kb.vectors import IndexPlan
 #: pgvector's HNSW build parameters (its defaults) and the memory its build may use.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-BUILD_MEMORY = "1GB"
+BUILD_MEMORY = "2GB"
 
 
 def hnsw_plan(n: int, setting: str, full_scan_passages: int, ef_search: int) -> IndexPlan:
@@ -58,8 +59,9 @@ def hnsw_plan(n: int, setting: str, full_scan_passages: int, ef_search: int) -> 
     )
 
 
-def write(conn: psycopg.Connection, shared: str, new: NewGeneration) -> str:
+def write(conn: psycopg.Connection, shared: str, new: NewGeneration, seconds: dict | None = None) -> str:
     """Write ``new`` and switch to it, in one transaction on ``conn`` (not in autocommit).
+    ``seconds``, when given, gets the time each step took (for the benchmarks).
 
     Returns:
         The generation's name.
@@ -74,7 +76,9 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration) -> str:
     dimension = (
         int(new.passage_vectors.shape[1]) if new.passage_vectors.ndim == 2 else int(manifest["dimension"])
     )
+    clock = _Steps(seconds if seconds is not None else {})
     lexical = LexicalIndex.build([p.embedding_text for p in new.passages])
+    clock.lap("bm25")
     with conn.transaction():
         sequence = sql.Identifier(shared, "generation_numbers").as_string(conn)
         number = conn.execute("SELECT nextval(%s::regclass)", (sequence,)).fetchone()[0]
@@ -82,8 +86,11 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration) -> str:
         s = sql.Identifier(schema)
         conn.execute(tables.generation_tables(schema, dimension))
         _copy_rows(conn, s, new)
+        clock.lap("copy rows")
         terms = _copy_terms(conn, s, lexical)
+        clock.lap("copy postings")
         conn.execute(tables.generation_indexes(schema))
+        clock.lap("row indexes")
         if not new.plan.exact:
             conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(BUILD_MEMORY)))
             params = new.plan.search_params
@@ -93,9 +100,11 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration) -> str:
                     "WITH (m = {}, ef_construction = {})"
                 ).format(s, sql.Literal(params["m"]), sql.Literal(params["ef_construction"]))
             )
+            clock.lap("hnsw")
         _check_counts(conn, s, new, terms)
         conn.execute(sql.SQL("ANALYZE {}.passages").format(s))
         conn.execute(sql.SQL("ANALYZE {}.sentences").format(s))
+        clock.lap("check and analyze")
         tables.grant_reading(conn, schema)
         stats = {"size": lexical.size, "rarest": lexical.rarest, "surface": lexical.surface}
         sh = sql.Identifier(shared)
@@ -115,7 +124,18 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration) -> str:
         )
         # Delivered at commit: app servers listening switch at once (they also poll).
         conn.execute("SELECT pg_notify(%s, %s)", (notify_channel(shared), name))
+    clock.lap("switch")
     return name
+
+
+class _Steps:
+    def __init__(self, seconds: dict) -> None:
+        self.seconds, self._last = seconds, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now
 
 
 def notify_channel(shared: str) -> str:
