@@ -22,13 +22,16 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from kb import beir, evaluation  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.index import copy_embeddings, index_location, open_backend  # noqa: E402
 from kb.index.files import FilesBackend  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
-from kb.progress import log_warnings_only  # noqa: E402
+from kb.ingest.progress import log_warnings_only  # noqa: E402
+from kb.quality import (
+    beir,
+    evaluation,  # noqa: E402
+)
 from kb.search import KnowledgeBase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent

@@ -18,14 +18,14 @@ import sys
 from pathlib import Path
 
 from kb.config import ENV_VARS, Settings
-from kb.documents import explain_file
 from kb.embedding import Embedder
 from kb.errors import IngestLockedError, KBError
-from kb.golden import golden_summary
 from kb.index import index_location
 from kb.ingest import ingest, serve
-from kb.progress import ConsoleProgress, log_warnings_only
-from kb.report import format_report
+from kb.ingest.progress import ConsoleProgress, log_warnings_only
+from kb.ingest.report import format_report
+from kb.quality.golden import golden_summary
+from kb.reading.documents import explain_file
 from kb.search import KnowledgeBase
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING_DONE, EXIT_LOCKED = 0, 1, 2, 3

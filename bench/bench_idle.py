@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> str:
             "",
             "Before issue 8 the app used about 9% of a core here when idle: gradio's queue loop "
             "polled every millisecond (two queues). It now sleeps until a request joins or a job "
-            "ends (kb/webqueue.py).",
+            "ends (kb/web/webqueue.py).",
             "",
         ]
     )

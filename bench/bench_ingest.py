@@ -46,9 +46,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.corpus import generate_corpus  # noqa: E402
-from kb import store  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder, resolve_model  # noqa: E402
+from kb.index import files as store  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 
 BATCH = 32
@@ -293,7 +293,7 @@ def reingest(settings: Settings) -> tuple[float, bool | None, str]:
 def quality(settings: Settings, embedder: Embedder, run: Run) -> str:
     """R@1, R@3 and MRR@10 of the clinic set (dev and test) for the sentence-vector options,
     beside the share of the embedding they cost."""
-    from kb import evaluation
+    from kb.quality import evaluation
     from kb.search import KnowledgeBase
 
     questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
@@ -354,7 +354,7 @@ def highlights(kb, questions) -> str:
     """How often the highlighted sentence of a right first hit holds the labelled answer:
     the sentence nearest the query by sentence vectors (today) against two choices that
     need no sentence vectors."""
-    from kb import evaluation
+    from kb.quality import evaluation
 
     def words(text: str) -> set[str]:
         return set(re.findall(r"[a-z0-9]+", evaluation.normalize(text)))
@@ -385,7 +385,7 @@ def highlights(kb, questions) -> str:
 
 
 def _sentences(hit) -> list[str]:
-    from kb.chunking import split_sentences
+    from kb.reading.chunking import split_sentences
 
     return [hit.text[a:b] for a, b in split_sentences(hit.text)]
 

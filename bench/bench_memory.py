@@ -56,9 +56,10 @@ def child(index: Path, documents: Path, backend: str) -> None:
     import gradio  # noqa: F401
 
     steps.append(("gradio imported", rss_mb()))
-    import app
+    from kb.web.app import ClinicApp
+    from kb.web.server import build_app
 
-    server = app.build_app(app.ClinicApp(kb, app.FeedbackStore(index / "feedback.sqlite"), {}))
+    server = build_app(ClinicApp(kb, kb.backend.feedback(), {}))
     steps.append(("pages built (public and staff)", rss_mb()))
     g = kb.generation
     arrays = []

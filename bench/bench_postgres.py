@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.answers import eval_questions, percentile  # noqa: E402
+from bench.answers import eval_questions, percentile, timed_answers  # noqa: E402
 from bench.bench_scale import mixtures, real_generation  # noqa: E402
 from bench.bench_search_scale import CHUNK, GeneratedPassages, build, measure, sentence_pool  # noqa: E402
 from bench.corpus import generate_corpus  # noqa: E402
@@ -48,7 +48,7 @@ from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.index import copy_embeddings, open_backend  # noqa: E402
 from kb.index.base import NewGeneration, heading_texts  # noqa: E402
-from kb.ingest import _manifest, ingest  # noqa: E402
+from kb.ingest import ingest, manifest_for  # noqa: E402
 from kb.search import CANDIDATES, KnowledgeBase  # noqa: E402
 
 COMMAND = "python bench/bench_postgres.py"
@@ -124,22 +124,25 @@ class ServerMemory(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        self.peak, self._stop = 0, threading.Event()
+        self.peak, self._done = 0, threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(0.2):
-            total = 0
+        while not self._done.wait(0.2):
+            total = shared = 0
             for status in Path("/proc").glob("[0-9]*/status"):
                 try:
                     text = status.read_text()
                 except OSError:
                     continue
                 if text.startswith("Name:\tpostgres"):
-                    total += sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("RssAnon:"))
-            self.peak = max(self.peak, total * 1024)
+                    # Private memory, plus the shared memory a parallel HNSW build uses (counted once).
+                    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+                    total += int(fields.get("RssAnon", "0 kB").split()[0])
+                    shared = max(shared, int(fields.get("RssShmem", "0 kB").split()[0]))
+            self.peak = max(self.peak, (total + shared) * 1024)
 
     def stop(self) -> int:
-        self._stop.set()
+        self._done.set()
         self.join()
         return self.peak
 
@@ -157,7 +160,9 @@ def scale(url: str, sizes: list[int], queries: int) -> str:
         embedder.encode_query("load the model")
         for size in sizes:
             files = Settings(index_dir=work / f"index-{size}", model_cache=ROOT / ".cache/models")
-            files = files.with_changes(glossary=ROOT / "glossary.txt", warning_signs=ROOT / "warning-signs.txt")
+            files = files.with_changes(
+                glossary=ROOT / "glossary.txt", warning_signs=ROOT / "warning-signs.txt"
+            )
             row = {"n": size, "files": build(size, files, embedder, base, text, work)}
             measure(row["files"], files, embedder, asked)
             shutil.rmtree(files.index_dir)
@@ -187,6 +192,21 @@ def scale(url: str, sizes: list[int], queries: int) -> str:
             f"writing; database {p['database'] / 2**30:.1f} GB, HNSW {p['hnsw'] / 2**20:.0f} MB | {_ms(p['total'])} | "
             f"{p['recall10']:.3f} |"
         )
+    lines += ["", "The parts of `answer` on Postgres, p50 / p95 ms:", ""]
+    for row in rows:
+        parts = row["postgres"]["parts"]
+        lines.append(f"- {row['n']:,}: " + ", ".join(f"{p} {_ms(v)}" for p, v in parts.items()))
+    lines += [
+        "",
+        "HNSW recall@10 against exact search, and the nearest-passages query alone, by `hnsw.ef_search` "
+        "(asked for 100 rows, as the search asks):",
+        "",
+        "| passages | ef_search | recall@10 | p50 / p95 ms |",
+        "|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        for ef, (recall, took) in row["postgres"]["sweep"].items():
+            lines.append(f"| {row['n']:,} | {max(ef, CANDIDATES)} | {recall:.3f} | {_ms(took)} |")
     return "\n".join(lines)
 
 
@@ -203,7 +223,7 @@ def pg_build(size: int, settings: Settings, embedder: Embedder, base: np.ndarray
     backend = open_backend(settings)
     plan = backend.plan_index(size, settings.vector_index)
     records = passages.records()
-    manifest = _manifest(settings, embedder, records, size, plan.to_manifest())
+    manifest = manifest_for(settings, embedder, records, size, plan.to_manifest())
     glossary = settings.glossary.read_text(encoding="utf-8")
     sampler = ServerMemory()
     sampler.start()
@@ -231,12 +251,26 @@ def pg_measure(row: dict, settings: Settings, embedder: Embedder, asked: list[st
     kb.warm_up()
     for q in asked[:10]:
         kb.answer(q, 5)
-    row["total"] = [kb.answer(q, 5).took_ms for q in asked]
+    row["total"], row["parts"] = timed_answers(kb, asked)
     found = np.stack([kb.explain(q, 5).vector for q in dict.fromkeys(asked)])
     exact = np.argsort(-(found @ row.pop("vectors").T), axis=1)[:, :10]
-    near = np.stack([kb.generation.nearest_passages(v, max(CANDIDATES, 20))[:10] for v in found])
-    row["recall10"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(near, exact, strict=True)]))
-    log(f"{row['write']}: answer {_ms(row['total'])} ms, recall@10 {row['recall10']:.3f}")
+    generation = kb.generation
+    chosen = generation._ef_search
+    row["sweep"] = {}
+    for ef in sorted({chosen, 40, 100, 200, 400}):
+        generation._ef_search = ef  # the search's depth (100 candidates) is the floor
+        took, near = [], []
+        for v in found:
+            began = time.perf_counter()
+            near.append(generation.nearest_passages(v, max(CANDIDATES, 20))[:10])
+            took.append((time.perf_counter() - began) * 1000)
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(near, exact, strict=True)]))
+        row["sweep"][ef] = (recall, took)
+    generation._ef_search = chosen
+    row["recall10"] = row["sweep"][chosen][0]
+    log(
+        f"answer {_ms(row['total'])} ms, recall@10 {row['recall10']:.3f}; sweep {[(e, round(r, 3)) for e, (r, _) in row['sweep'].items()]}"
+    )
     kb.backend.close()
 
 
@@ -249,7 +283,9 @@ def workers(url: str, documents: int) -> str:
         generate_corpus(corpus, documents=documents, seed=7)
         runs = {}
         for count in (1, 2):
-            settings = Settings(documents_dir=corpus, index_dir=Path(tmp) / f"index-{count}", embedding_threads=1)
+            settings = Settings(
+                documents_dir=corpus, index_dir=Path(tmp) / f"index-{count}", embedding_threads=1
+            )
             settings = settings.with_changes(database_url=url, pg_schema=f"{SCHEMA}_workers_{count}")
             helpers = [_worker(settings) for _ in range(count - 1)]
             embedder = Embedder.for_settings(settings)
@@ -259,7 +295,9 @@ def workers(url: str, documents: int) -> str:
             runs[count] = (time.perf_counter() - began, report)
             for helper in helpers:
                 helper.wait(timeout=120)
-            log(f"{count} worker(s): {runs[count][0]:.0f} s, {report.embedded + report.embedded_sentences} texts")
+            log(
+                f"{count} worker(s): {runs[count][0]:.0f} s, {report.embedded + report.embedded_sentences} texts"
+            )
     one, two = runs[1][0], runs[2][0]
     texts = runs[1][1].embedded + runs[1][1].embedded_sentences
     return "\n".join(

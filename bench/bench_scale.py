@@ -2,7 +2,7 @@
 
     python bench/bench_scale.py [--sizes 10000,100000,1000000] [--quick] [--queries 200]
 
-The figures ``kb.vectors.plan_index`` was tuned from (its threshold for exact search and
+The figures ``kb.index.files.vectors.plan_index`` was tuned from (its threshold for exact search and
 its IVF parameters) and docs/SCALING.md quotes. For each size it builds exact ("Flat") and
 approximate indexes (IVF-Flat, IVF-SQ8, HNSW) over generated vectors shaped like the real
 ones, and times single queries at k=10 and k=100; then BM25 over generated text, and the
@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from kb import store  # noqa: E402
-from kb import vectors as kv  # noqa: E402
-from kb.lexical import LexicalIndex, query_stems  # noqa: E402
+from kb.index import files as store  # noqa: E402
+from kb.index.files import vectors as kv  # noqa: E402
+from kb.index.lexical import LexicalIndex, query_stems  # noqa: E402
 
 #: Recall@10 against exact search that an approximate index must reach.
 TARGET_RECALL = 0.98
@@ -350,7 +350,7 @@ def report(command: str, generator: str, threads, vector_rows, autos, lexical_ro
     else:
         lines += [
             "",
-            "### BM25 (kb.lexical)",
+            "### BM25 (kb.index.lexical)",
             "",
             "`LexicalIndex.build` time and size, and `scores()` (every passage's score) for 50 questions.",
             "",

@@ -38,13 +38,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.answers import eval_questions, timed_answers  # noqa: E402
 from bench.bench_scale import GENERATOR, NOISE, log, mixtures, real_generation, rss_bytes  # noqa: E402
 from bench.corpus import DOCUMENTS, Prose  # noqa: E402
-from kb import store  # noqa: E402
-from kb import vectors as kv  # noqa: E402
-from kb.chunking import Passage  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
-from kb.ingest import _manifest  # noqa: E402
-from kb.lexical import LexicalIndex  # noqa: E402
+from kb.index import files as store  # noqa: E402
+from kb.index.files import vectors as kv  # noqa: E402
+from kb.index.lexical import LexicalIndex  # noqa: E402
+from kb.ingest import manifest_for  # noqa: E402
+from kb.reading.chunking import Passage  # noqa: E402
 from kb.search import CANDIDATES, PARTS, KnowledgeBase  # noqa: E402
 
 COMMAND = "python bench/bench_search_scale.py"
@@ -169,7 +169,7 @@ def file_backed(index, path: Path):
     vectors (7.7 GB each) would not fit beside everything else. A mapped copy lives in the
     OS file cache, which the kernel can drop, so only the read-back copy takes memory.
     """
-    import faiss  # the only faiss use outside kb/vectors.py: load_vector_index cannot map
+    import faiss  # the only faiss use outside kb/index/files/vectors.py: load_vector_index cannot map
 
     kv.save_vector_index(index, path)
     del index
@@ -233,7 +233,7 @@ def build(
     log(f"{size:,}: sentence index ({row['sentences']:,}) in {seconds['sentence index']:.0f} s")
 
     records = passages.records()
-    manifest = _manifest(settings, embedder, records, size, plan.to_manifest())
+    manifest = manifest_for(settings, embedder, records, size, plan.to_manifest())
     glossary = settings.glossary.read_text(encoding="utf-8") if settings.glossary.is_file() else None
     t = time.perf_counter()
     name = store.write_generation(

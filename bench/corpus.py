@@ -26,8 +26,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.chunking import split_sentences
-from kb.documents import DOCUMENT_TYPES, find_documents, read_document
+from kb.reading.chunking import split_sentences
+from kb.reading.documents import DOCUMENT_TYPES, find_documents, read_document
 
 #: The shipped documents: the source of the words and of the format proportions.
 DOCUMENTS = Path(__file__).resolve().parent.parent / "documents"

@@ -1,8 +1,9 @@
 """The clinic knowledge base: documents -> passages -> vectors -> index -> search.
 
-Stages, one module each: ``documents`` (read files), ``chunking`` (split into passages),
-``embedding`` (the model), ``vectors`` (FAISS), ``store`` (the index folder and its
-generations), ``ingest`` (all of it, incrementally), ``search`` (queries).
+Stages, one folder each: ``reading`` (files -> passages), ``embedding`` (the model),
+``index`` (one interface, two backends: the index folder, or Postgres with pgvector),
+``ingest`` (all of it, incrementally, shared with workers), ``search`` (questions ->
+passages), ``web`` (the app's parts) and ``quality`` (measuring the search).
 """
 
 from kb.config import Settings

@@ -76,11 +76,11 @@ class Settings:
     #: with others, or measured alone, sets 1.
     embedding_threads: int = 0
     #: The passages' vector index: "auto" searches exactly while that is fast and picks an
-    #: approximate index above (kb.vectors.plan_index, recorded in the manifest); or a
+    #: approximate index above (kb.index.files.vectors.plan_index, recorded in the manifest); or a
     #: FAISS factory string to use as given: "Flat" (exact), "HNSW32", "IVF1024,Flat", ...
     vector_index: str = "auto"
     #: Collections up to this many passages have every passage scored on every signal;
-    #: larger ones only the candidates the vector index and BM25 find (kb/search.py).
+    #: larger ones only the candidates the vector index and BM25 find (kb/search/).
     #: The scan of 5,000 passages and their sentences takes a few milliseconds.
     full_scan_passages: int = 5_000
     #: Largest passage, in the model's word pieces, counting the title and section context.
@@ -113,7 +113,7 @@ class Settings:
     #: score is the hybrid score above, so the threshold belongs to the weights.
     min_score: float = 0.29
     #: Patient words -> document words, read at ingest and kept with the index (see
-    #: kb/query.py for the format); a missing file means no glossary.
+    #: kb/search/query.py for the format); a missing file means no glossary.
     glossary: Path = Path("glossary.txt")
     #: The warning-sign rules (see the file's header for the format).
     warning_signs: Path = Path("warning-signs.txt")
@@ -230,13 +230,13 @@ def staff_credentials(environ: Mapping[str, str] | None = None) -> dict[str, str
     """Staff logins from the environment: ``KB_STAFF_PASSWORD`` (user ``KB_STAFF_USER``,
     default "staff"), and/or ``KB_STAFF_FILE``, a file outside the repository with one
     ``user:password`` per line, where the password may be (and should be) a hash made by
-    ``python -m kb.auth hash``: ``user:scrypt$...``. Empty when none is configured: staff
+    ``python -m kb.web.auth hash``: ``user:scrypt$...``. Empty when none is configured: staff
     actions stay off.
 
     Raises:
         ValueError: the file is named but unreadable or malformed.
     """
-    from kb.auth import check_stored  # only the app needs it
+    from kb.web.auth import check_stored  # only the app needs it
 
     environ = os.environ if environ is None else environ
     users: dict[str, str] = {}

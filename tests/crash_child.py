@@ -28,7 +28,7 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
 def resolve(target: str) -> tuple[object, str]:
-    """("kb.store.EmbeddingCache.put_many") -> (the class, "put_many")."""
+    """("kb.index.files.cache.EmbeddingCache.put_many") -> (the class, "put_many")."""
     parts = target.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:
@@ -102,7 +102,7 @@ def run_cli(job: dict, embedder) -> int:
     """The real CLI, its model swapped for the loaded one, with a file size limit set
     when the new generation starts to be written (a disk that fills up then)."""
     import ingest as cli
-    from kb import store
+    from kb.index import files as store
 
     real = store.write_generation
 

@@ -216,9 +216,11 @@ def test_the_plain_json_route_refuses_bad_requests_clearly(app: RunningApp, para
 def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder) -> None:
     from fastapi import HTTPException
 
-    from app import BoundedCounter, ClinicApp, build_app
-    from kb.feedback import FeedbackStore
+    from kb.index.files.votes import FeedbackStore
     from kb.search import KnowledgeBase
+    from kb.web.api import BoundedCounter
+    from kb.web.app import ClinicApp
+    from kb.web.server import build_app
 
     counter = BoundedCounter(2)
     assert counter.enter() and counter.enter() and not counter.enter()
@@ -319,7 +321,7 @@ def test_staff_upload_refuses_bad_names_and_types(app: RunningApp, tmp_path: Pat
 
 
 def test_votes_are_stored_and_listed_for_staff(app: RunningApp) -> None:
-    from kb.feedback import FeedbackStore
+    from kb.index.files.votes import FeedbackStore
 
     store = FeedbackStore(app.settings.index_dir / "feedback.sqlite")
     store.record("How long is the redness?", "faq.md#22", "helpful")
@@ -398,8 +400,8 @@ def test_with_no_staff_login_configured_no_staff_action_exists(
 def test_an_index_written_by_an_older_version_is_rebuilt_at_start(built: Settings) -> None:
     import json
 
-    from kb import store
-    from kb.startup import load_knowledge_base
+    from kb.index import files as store
+    from kb.web.startup import load_knowledge_base
 
     name = store.current_generation_name(built.index_dir)
     manifest_path = built.index_dir / store.GENERATIONS / name / store.MANIFEST

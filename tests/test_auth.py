@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kb import auth
-from kb.auth import LoginGuard, RateLimit, hash_password, session_store, verify_password
 from kb.config import staff_credentials
 from kb.errors import LoginLockedError
+from kb.web import auth
+from kb.web.auth import LoginGuard, RateLimit, hash_password, session_store, verify_password
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,7 +44,7 @@ def test_the_staff_file_takes_hashes_and_refuses_malformed_ones(tmp_path: Path) 
     bad = tmp_path / "bad.txt"
     bad.write_text("nurse:scrypt$16384$8$1$c2FsdA\n", encoding="utf-8")
     with pytest.raises(
-        ValueError, match=r"bad.txt, line 1: a scrypt\$ password hash is malformed.*kb.auth hash"
+        ValueError, match=r"bad.txt, line 1: a scrypt\$ password hash is malformed.*kb.web.auth hash"
     ):
         staff_credentials({"KB_STAFF_FILE": str(bad)})
 
@@ -77,7 +77,7 @@ def test_failed_sign_ins_are_slow_then_lock_the_user_even_for_the_right_password
         assert 50 < info.value.retry_after <= 60
         assert await g.check("staff", PASSWORD, "10.9.9.9") is True  # other users are not locked
 
-    with caplog.at_level(logging.INFO, logger="kb.auth"):
+    with caplog.at_level(logging.INFO, logger="kb.web.auth"):
         asyncio.run(scenario())
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "user 'nurse' from 10.0.0." in warnings[0].getMessage()

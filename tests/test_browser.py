@@ -245,7 +245,7 @@ def test_votes_are_limited_per_client(hostile) -> None:
     """Votes through the page (there is no API for them): 3 a minute here, then refused."""
     from playwright.sync_api import expect
 
-    from kb.feedback import FeedbackStore
+    from kb.index.files.votes import FeedbackStore
 
     page, _, running = hostile
     # A fresh page: a vote button left from an earlier answer would name an event the new

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kb.chunking import SPECIAL_TOKENS, split_document, split_sentences
-from kb.documents import Block, Document
+from kb.reading.chunking import SPECIAL_TOKENS, split_document, split_sentences
+from kb.reading.documents import Block, Document
 
 
 def count_words(texts):
@@ -209,7 +209,7 @@ def test_a_table_row_is_one_sentence() -> None:
 def _shipped(name: str) -> Document:
     from conftest import SHIPPED_DOCUMENTS
 
-    from kb.documents import read_document
+    from kb.reading.documents import read_document
 
     return read_document(SHIPPED_DOCUMENTS / name, SHIPPED_DOCUMENTS)
 
@@ -230,7 +230,7 @@ def test_shipped_lists_stay_with_their_lead_in() -> None:
 def test_no_shipped_passage_holds_the_sample_notice() -> None:
     from conftest import SHIPPED_DOCUMENTS
 
-    from kb.documents import find_documents
+    from kb.reading.documents import find_documents
 
     for path in find_documents(SHIPPED_DOCUMENTS):
         doc = _shipped(path.name)

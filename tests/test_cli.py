@@ -16,17 +16,16 @@ import pytest
 from conftest import ROOT, SHIPPED_DOCUMENTS
 
 import ingest as cli
-from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
+from kb.index import files as store
 from kb.search import KnowledgeBase
 
 
 @pytest.fixture
 def quiet_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
     """Reuse the session's loaded model instead of loading it again in main()."""
-    # (kb.ingest names the function on the package, so patch the module itself)
-    monkeypatch.setattr(sys.modules["kb.ingest"], "Embedder", SimpleNamespace(for_settings=lambda s: embedder))
+    monkeypatch.setattr(sys.modules["kb.ingest.run"], "Embedder", SimpleNamespace(for_settings=lambda s: embedder))
 
 
 def test_summary_and_exit_code_zero(settings: Settings, quiet_model, capsys) -> None:

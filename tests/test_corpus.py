@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import generate_corpus  # noqa: E402
-from kb.chunking import split_sentences  # noqa: E402
-from kb.documents import read_document  # noqa: E402
+from kb.reading.chunking import split_sentences  # noqa: E402
+from kb.reading.documents import read_document  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import IndexNotFoundError
+from kb.index import files as store
 from kb.ingest import ingest
 from kb.search import KnowledgeBase
 
@@ -68,27 +68,27 @@ OLD, FRESH = "old", "new"  # which generation must be in CURRENT after the kill
 KILL_POINTS: dict[str, tuple[dict, str, str]] = {
     "reading documents": ({"target": "progress", "stage": "read", "nth": 1}, OLD, "nothing"),
     "embedding, after a cache write": (
-        {"target": "kb.store.EmbeddingCache.put_many", "when": "after", "nth": 1},
+        {"target": "kb.index.files.cache.EmbeddingCache.put_many", "when": "after", "nth": 1},
         OLD,
         "cache grew",
     ),
     "writing, passages stored, before the vectors": (
-        {"target": "kb.vectors.save_vector_index", "when": "before", "nth": 1},
+        {"target": "kb.index.files.vectors.save_vector_index", "when": "before", "nth": 1},
         OLD,
         "partial",
     ),
     "writing, after the sentence vectors": (
-        {"target": "kb.vectors.save_vector_index", "when": "after", "nth": 2},
+        {"target": "kb.index.files.vectors.save_vector_index", "when": "after", "nth": 2},
         OLD,
         "partial",
     ),
     "writing, after the keyword index": (
-        {"target": "kb.lexical.LexicalIndex.save", "when": "after", "nth": 1},
+        {"target": "kb.index.lexical.LexicalIndex.save", "when": "after", "nth": 1},
         OLD,
         "partial",
     ),
     "syncing the written files": (
-        {"target": "os.fsync", "when": "after", "nth": 3, "within": "kb.store.write_generation"},
+        {"target": "os.fsync", "when": "after", "nth": 3, "within": "kb.index.files.write_generation"},
         OLD,
         "partial",
     ),
@@ -113,7 +113,7 @@ KILL_POINTS: dict[str, tuple[dict, str, str]] = {
         "unpruned",
     ),
     "pruning, mid-delete of an old generation": (
-        {"target": "os.unlink", "when": "after", "nth": 2, "within": "kb.store.prune_generations"},
+        {"target": "os.unlink", "when": "after", "nth": 2, "within": "kb.index.files.prune_generations"},
         FRESH,
         "partial",
     ),
@@ -310,7 +310,7 @@ def test_a_full_disk_fails_the_ingest_clearly_and_keeps_the_old_index(
 
 VOTER = """
 import os, signal, sys
-from kb.feedback import FeedbackStore
+from kb.index.files.votes import FeedbackStore
 votes = FeedbackStore(sys.argv[1])
 kill_on_commit = int(sys.argv[2])
 commits = 0
@@ -349,7 +349,7 @@ def test_the_vote_store_survives_a_kill_mid_write(kill: str, tmp_path: Path) -> 
     if kill == "at a commit":
         assert len(recorded) == 39 and len(found) == 39  # the vote caught mid-commit is not half-kept
 
-    from kb.feedback import FeedbackStore
+    from kb.index.files.votes import FeedbackStore
 
     votes = FeedbackStore(path)  # opens, and takes new votes
     votes.record("after the crash", "faq.md#1", "not helpful")

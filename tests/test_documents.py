@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import LOREM_PAGES, SHIPPED_DOCUMENTS, write_pdf
 
-from kb.documents import DOCUMENT_TYPES, decode_text, find_documents, read_document
 from kb.errors import DocumentError
+from kb.reading.documents import DOCUMENT_TYPES, decode_text, find_documents, read_document
 
 
 def read(path: Path):
@@ -240,7 +240,7 @@ def test_pdf_text_in_two_columns_reads_column_by_column(tmp_path: Path) -> None:
 def test_pdf_without_font_information_falls_back_to_text_heuristics(tmp_path: Path, monkeypatch) -> None:
     import dataclasses
 
-    from kb.readers import pdf
+    from kb.reading.readers import pdf
 
     real = pdf._read_page
 

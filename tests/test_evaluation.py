@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kb import evaluation, golden
 from kb.config import Settings
 from kb.embedding import Embedder
-from kb.evaluation import Expected, Outcome, Question
+from kb.quality import evaluation, golden
+from kb.quality.evaluation import Expected, Outcome, Question
 from kb.search import Hit, KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent

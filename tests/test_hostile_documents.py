@@ -14,12 +14,12 @@ import hostile as h
 import pytest
 from conftest import LOREM_PAGES, write_pdf, write_small_documents
 
-from kb import documents as docs
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import DocumentError
 from kb.ingest import IngestReport, ingest
-from kb.report import format_report
+from kb.ingest.report import format_report
+from kb.reading import documents as docs
 from kb.search import KnowledgeBase
 
 pytestmark = pytest.mark.slow  # one ingest of every file below with the real model

@@ -10,10 +10,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from kb import lexical
 from kb.config import Settings
 from kb.errors import IndexDamagedError, IngestLockedError
-from kb.index import open_backend
+from kb.index import lexical, open_backend
 from kb.index.base import NewGeneration
 from kb.ingest import ingest
 from kb.search import KnowledgeBase

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import write_pdf
 
-from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import IndexMismatchError, IngestLockedError
+from kb.index import files as store
 from kb.ingest import ingest
 from kb.search import KnowledgeBase
 
@@ -167,7 +167,7 @@ def test_a_failure_while_writing_leaves_the_previous_generation_in_service(
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("kb.vectors.save_vector_index", disk_full)
+    monkeypatch.setattr("kb.index.files.vectors.save_vector_index", disk_full)
     with pytest.raises(OSError):
         ingest(built, embedder=embedder)
     monkeypatch.undo()

@@ -19,8 +19,8 @@ import pytest
 from gradio_client import Client, handle_file
 from test_app import STAFF, RunningApp, copy_of
 
-from kb.auth import hash_password
 from kb.config import Settings
+from kb.web.auth import hash_password
 
 pytestmark = pytest.mark.slow
 
@@ -156,9 +156,9 @@ def test_the_staff_functions_themselves_require_a_staff_user(built: Settings, em
     end up mounted (gradio's login is the first)."""
     import gradio as gr
 
-    from app import ClinicApp
-    from kb.feedback import FeedbackStore
+    from kb.index.files.votes import FeedbackStore
     from kb.search import KnowledgeBase
+    from kb.web.app import ClinicApp
 
     clinic = ClinicApp(
         KnowledgeBase(built, embedder), FeedbackStore(built.index_dir / "feedback.sqlite"), {"staff": "pw"}
@@ -402,7 +402,7 @@ def test_failed_logins_for_a_user_are_slowed_then_locked(app: RunningApp) -> Non
     refused("password guess", 5)
     refused("sign-in while locked", 2)
     log = app.read_log()
-    assert re.search(r"WARNING kb\.auth: Staff sign-in locked for 15 minutes after 5 failed attempts: "
+    assert re.search(r"WARNING kb\.web\.auth: Staff sign-in locked for 15 minutes after 5 failed attempts: "
                      r"user 'nurse' from 10\.0\.0\.\d", log), log  # fmt: skip
     # The rest of the staff are not locked out by it.
     assert login(app, *STAFF).status_code == 200
@@ -460,6 +460,6 @@ def test_passwords_never_reach_the_log(app: RunningApp) -> None:
     # Runs last: by now the app has seen right and wrong sign-ins, locks and staff work.
     assert login(app, STAFF[0], "yet-another-wrong-one").status_code in (400, 429)
     log = (app.settings.index_dir.parent / f"app-{app.port}.log").read_text(errors="replace")
-    assert "kb.auth" in log  # the log did record the sign-in trouble
+    assert "kb.web.auth" in log  # the log did record the sign-in trouble
     for secret in (STAFF[1], NURSE[1], WRONG, "yet-another-wrong-one"):
         assert secret not in log

@@ -19,8 +19,8 @@ from gradio_client import Client
 from test_app import STAFF, RunningApp, copy_of
 
 from bench.load import run_load
-from kb import store
 from kb.config import Settings
+from kb.index import files as store
 
 pytestmark = pytest.mark.slow
 

@@ -19,11 +19,11 @@ from conftest import ROOT, new_schema, on_postgres
 from gradio_client import Client, handle_file
 from test_app import STAFF, RunningApp, free_port
 
-from kb import evaluation
 from kb.config import Settings
 from kb.errors import IndexUnavailableError, KBError
 from kb.index.postgres.local import APP_USER, INGEST_USER, LocalPostgres
 from kb.ingest import ingest
+from kb.quality import evaluation
 from kb.search import KnowledgeBase
 
 pytestmark = pytest.mark.slow

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb import cleaning
-from kb import documents as docs
-from kb.chunking import SPECIAL_TOKENS, split_document
 from kb.embedding import Embedder
 from kb.errors import DocumentError, QueryError
+from kb.reading import cleaning
+from kb.reading import documents as docs
+from kb.reading.chunking import SPECIAL_TOKENS, split_document
 
 PROPERTY = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -198,7 +198,7 @@ def test_any_question_is_answered_or_refused_with_a_query_error(knowledge_base, 
 @PROPERTY
 @given(query=TEXT, glossary=TEXT)
 def test_query_rewriting_takes_any_text(query: str, glossary: str) -> None:
-    from kb import query as q
+    from kb.search import query as q
 
     try:
         terms = q.parse_glossary(glossary)
@@ -220,7 +220,7 @@ def test_query_rewriting_takes_any_text(query: str, glossary: str) -> None:
 
 
 def _source_words(path: Path) -> list[str]:
-    """The words of a file as another tool reads them, independently of kb.readers."""
+    """The words of a file as another tool reads them, independently of kb.reading.readers."""
     kind = docs.DOCUMENT_TYPES[path.suffix.lower()]
     if kind == "pdf":
         from pypdf import PdfReader

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kb import query
-from kb.query import parse_glossary, rewrite
+from kb.search import query
+from kb.search.query import parse_glossary, rewrite
 
 GLOSSARY = parse_glossary(
     """

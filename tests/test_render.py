@@ -3,8 +3,8 @@ relevance that falls with rank and reads against the threshold."""
 
 from __future__ import annotations
 
-from kb import render
 from kb.search import Hit
+from kb.web import render
 
 
 def hit(rank: int, score: float, text: str = "Most people need three sessions.") -> Hit:
@@ -35,7 +35,7 @@ def test_cards_show_relevance_falling_with_rank_and_labels_read_against_the_thre
 
 
 def test_a_document_notice_is_shown_escaped_on_the_documents_page() -> None:
-    from kb.store import DocumentRecord
+    from kb.index.files import DocumentRecord
 
     record = DocumentRecord(
         "faq.md", "FAQ <1>", "markdown", None, "0" * 64, 10, 3, "2026-11-25T10:00:00+00:00",

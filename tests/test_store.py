@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import DiskFullError, IndexDamagedError, IndexNotFoundError, KBError
+from kb.index import files as store
 from kb.ingest import ingest
 from kb.search import KnowledgeBase
-from kb.watcher import IndexWatcher
+from kb.web.watcher import IndexWatcher
 
 MISSING = "20991231T000000.000000-gone00"
 
@@ -50,7 +50,7 @@ def _unservable(settings: Settings, how: str) -> str:
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "kb.watcher" and r.levelno >= logging.ERROR]
+    return [r for r in caplog.records if r.name == "kb.web.watcher" and r.levelno >= logging.ERROR]
 
 
 def _count_refreshes(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
@@ -128,10 +128,10 @@ def test_start_up_falls_back_to_the_newest_complete_generation(
         shutil.rmtree(_generation_dir(built, newer))
     else:
         (_generation_dir(built, newer) / store.PASSAGES).write_bytes(b"not a database")
-    with caplog.at_level(logging.WARNING, logger="kb.store"):
+    with caplog.at_level(logging.WARNING, logger="kb.index.files.generation"):
         kb = KnowledgeBase(built, embedder)
     assert kb.generation.name == older
-    [warning] = [r for r in caplog.records if r.name == "kb.store"]
+    [warning] = [r for r in caplog.records if r.name == "kb.index.files.generation"]
     assert newer in warning.getMessage() and older in warning.getMessage()
     assert "python ingest.py" in warning.getMessage()
     assert kb.search("When is the clinic open on Saturday?", 1)[0].source == "hours.txt"
@@ -155,7 +155,7 @@ def test_a_generation_that_reads_back_short_is_never_switched_in(
     built: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """FAISS reports a failed final flush only on stderr: the file is short, no exception."""
-    from kb import vectors
+    from kb.index.files import vectors
 
     before = store.current_generation_name(built.index_dir)
     real = vectors.save_vector_index

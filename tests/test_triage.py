@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kb import triage
-from kb.triage import parse_rules
+from kb.search import triage
+from kb.search.triage import parse_rules
 
 RULES = parse_rules(
     """
@@ -94,7 +94,7 @@ def test_the_shipped_rules_leave_questions_that_only_ask(question: str) -> None:
 
 
 def test_urgent_lines_found_around_urgent_words_are_those_the_full_pattern_finds() -> None:
-    from kb.triage import _URGENT_LINE, _urgent_lines
+    from kb.search.triage import _URGENT_LINE, _urgent_lines
 
     texts = [
         "Urgent after-treatment line (24 hours, on-call nurse): 555-0199. Office: 555-0100.",

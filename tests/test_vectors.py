@@ -1,4 +1,4 @@
-"""kb.vectors: the index plan (threshold, override, manifest), and real FAISS indexes
+"""kb.index.files.vectors: the index plan (threshold, override, manifest), and real FAISS indexes
 built from it (recall of the approximate index, stored vectors, tiny collections)."""
 
 from __future__ import annotations
@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.vectors import (
+from kb.index.files.vectors import (
     EXACT_UP_TO,
     IndexPlan,
     all_vectors,
     approximate_plan,
     build_vector_index,
     load_vector_index,
+    plan_from_manifest,
     plan_index,
     save_vector_index,
     search_vectors,
@@ -84,10 +85,10 @@ def test_manifest_round_trip():
 
 
 def test_an_old_manifest_holds_a_plain_string():
-    plan = IndexPlan.from_manifest("IVF256,Flat")
+    plan = plan_from_manifest("IVF256,Flat")
     assert (plan.factory, plan.exact, plan.chosen_by) == ("IVF256,Flat", False, "setting")
     assert plan.search_params["nprobe"] >= 1
-    assert IndexPlan.from_manifest("Flat").exact
+    assert plan_from_manifest("Flat").exact
 
 
 def test_params_given_as_a_dict_keep_the_plan_hashable():

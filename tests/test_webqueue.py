@@ -1,4 +1,4 @@
-"""Gradio's queue loop sleeps while idle and is woken by work (kb/webqueue.py)."""
+"""Gradio's queue loop sleeps while idle and is woken by work (kb/web/webqueue.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import gradio as gr
 import pytest
 
-from kb import webqueue
+from kb.web import webqueue
 
 
 def test_an_idle_sleep_ends_when_work_arrives_and_other_sleeps_pass_through() -> None:

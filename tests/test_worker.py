@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kb import store
 from kb.config import Settings
 from kb.embedding import Embedder
+from kb.index import files as store
 from kb.ingest import FailedDocument, IngestReport
+from kb.ingest.worker import IngestJob, report_from_json, report_to_json
 from kb.search import KnowledgeBase
-from kb.worker import IngestJob, report_from_json, report_to_json
 
 pytestmark = pytest.mark.slow
 

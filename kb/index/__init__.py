@@ -1,8 +1,11 @@
 """The index behind one interface (``kb.index.base``), with two backends side by side:
 
     kb/index/base.py        what every backend must do: generations, the switch, search reads,
-                            the embedding cache, votes
-    kb/index/files.py       the default: FAISS, bm25s and SQLite in the index folder (kb.store)
+                            the embedding cache, the work queue, votes
+    kb/index/lexical.py     BM25 (bm25s, the only import of it), shared: files load it, Postgres
+                            stores its postings
+    kb/index/votes.py       what a vote is
+    kb/index/files/         the default: FAISS, bm25s and SQLite in the index folder
     kb/index/postgres/      PostgreSQL + pgvector, shared by several app servers and ingest workers
 
 ``open_backend(settings)`` picks one: Postgres when ``settings.database_url`` is set

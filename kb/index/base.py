@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from kb.chunking import Passage
 from kb.errors import IndexFormatError, IndexMismatchError
+from kb.reading.chunking import Passage
 
 if TYPE_CHECKING:
-    from kb.feedback import Feedback
-    from kb.query import Vocabulary
-    from kb.vectors import IndexPlan
+    from kb.index.votes import Feedback
 
 #: 3: sentences record whether they are questions; headings have vectors; documents keep
 #: their notice; the glossary is kept with the index.
@@ -67,6 +65,53 @@ def new_generation_name() -> str:
 
 
 @dataclass(frozen=True)
+class IndexPlan:
+    """Which vector index a backend builds for a collection, how to search it, and why
+    (FAISS for files: kb/index/files/vectors.py; pgvector's HNSW for Postgres).
+
+    ``params`` are search-time parameters (``nprobe``, ``efSearch``, ``ef_search``), stored
+    as sorted (name, value) pairs so the plan stays immutable and hashable; pass a dict if
+    easier.
+    """
+
+    factory: str
+    params: tuple[tuple[str, int], ...] = ()
+    exact: bool = True
+    chosen_by: Literal["auto", "setting"] = "auto"
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        pairs = self.params.items() if isinstance(self.params, dict) else self.params
+        object.__setattr__(self, "params", tuple(sorted((str(k), int(v)) for k, v in pairs)))
+
+    @property
+    def search_params(self) -> dict[str, int]:
+        """Search-time parameters as a dict, e.g. {"nprobe": 48}."""
+        return dict(self.params)
+
+    def to_manifest(self) -> dict:
+        return {
+            "factory": self.factory,
+            "params": dict(self.params),
+            "exact": self.exact,
+            "chosen_by": self.chosen_by,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_manifest(cls, recorded: dict) -> IndexPlan:
+        """The plan a manifest records (older files manifests hold a FAISS factory string:
+        ``kb.index.files.vectors.plan_from_manifest`` reads those)."""
+        return cls(
+            factory=recorded["factory"],
+            params=recorded.get("params", {}),
+            exact=bool(recorded.get("exact", recorded["factory"] == "Flat")),
+            chosen_by=recorded.get("chosen_by", "setting"),
+            reason=recorded.get("reason", ""),
+        )
+
+
+@dataclass(frozen=True)
 class ScoringData:
     """What the search scores passages with, for some passages (or all, in row order).
 
@@ -97,8 +142,8 @@ class Lexical(ABC):
         """Whether any passage has the stem."""
 
     @abstractmethod
-    def vocabulary(self) -> Vocabulary:
-        """Every stem the index knows, grouped for spelling fixes."""
+    def stems(self) -> Collection[str]:
+        """Every stem the index knows (the spelling fixes' vocabulary)."""
 
     @abstractmethod
     def scores(self, stems: list[str]) -> np.ndarray:
@@ -115,10 +160,19 @@ class Generation(ABC):
 
     name: str
     manifest: dict
-    #: The glossary's text as the ingest kept it (None when there was none), and its rules.
+    #: The glossary's text as the ingest kept it (None when there was none).
     glossary_text: str | None
-    glossary: tuple
     lexical: Lexical
+
+    @property
+    def derived(self) -> dict:
+        """What readers compute once per generation from it (the glossary's rules, the
+        spelling vocabulary, the urgent line): kept with it, gone with it."""
+        try:
+            return self._derived
+        except AttributeError:
+            self._derived: dict = {}
+            return self._derived
 
     @property
     @abstractmethod

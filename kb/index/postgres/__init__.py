@@ -25,14 +25,13 @@ from psycopg_pool import ConnectionPool
 from kb.config import Settings
 from kb.errors import IndexDamagedError, IndexNotFoundError, IngestLockedError, KBError
 from kb.index import index_location
-from kb.index.base import IndexBackend, NewGeneration
+from kb.index.base import IndexBackend, IndexPlan, NewGeneration
 from kb.index.postgres import schema as tables
 from kb.index.postgres import writer
 from kb.index.postgres.caches import PostgresEmbeddingCache, PostgresFeedback
 from kb.index.postgres.connection import WRITER_ROLE, configure, connect, translated
 from kb.index.postgres.generation import PostgresGeneration
 from kb.index.postgres.tasks import PostgresWorkQueue
-from kb.vectors import IndexPlan
 
 logger = logging.getLogger(__name__)
 

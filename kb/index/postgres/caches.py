@@ -10,9 +10,9 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from kb.feedback import Feedback, checked_vote
 from kb.index.base import EmbeddingCache, FeedbackLog
 from kb.index.postgres.connection import translated
+from kb.index.votes import Feedback, checked_vote
 
 #: Keys asked for in one statement.
 _CHUNK = 5_000

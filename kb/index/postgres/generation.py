@@ -15,7 +15,7 @@ once written, so the mirror cannot go stale.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -23,11 +23,10 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from kb import lexical
-from kb.chunking import Passage
+from kb.index import lexical
 from kb.index.base import MIN_SENTENCE_WORDS, DocumentRecord, Generation, Lexical, ScoringData
 from kb.index.postgres.connection import translated
-from kb.query import Vocabulary, parse_glossary
+from kb.reading.chunking import Passage
 
 
 class PostgresGeneration(Generation):
@@ -39,7 +38,6 @@ class PostgresGeneration(Generation):
         self.schema = schema
         self.manifest = manifest
         self.glossary_text = glossary
-        self.glossary = tuple(parse_glossary(glossary, "the index's glossary")) if glossary else ()
         self._pool, self._url = pool, url
         self._count = int(passages)
         self._ef_search = ef_search
@@ -77,49 +75,35 @@ class PostgresGeneration(Generation):
         return self._read_scoring_data(rows)
 
     def _read_scoring_data(self, rows: np.ndarray | None) -> ScoringData:
-        rows = np.arange(self._count) if rows is None else np.asarray(rows, dtype=np.int64)
-        wanted = rows.tolist()
+        # Each table's vectors travel as one bytea (pgvector's binary form, end to end) with
+        # their row numbers as arrays: three round trips and three numpy views, whatever the
+        # number of rows.
+        wanted = (np.arange(self._count) if rows is None else np.asarray(rows, dtype=np.int64)).tolist()
         with self._connection() as conn:
-            found = conn.execute(
-                sql.SQL("SELECT row, heading, embedding FROM {}.passages WHERE row = ANY(%s)").format(
-                    self._s
-                ),
-                (wanted,),
-                binary=True,
-            ).fetchall()
-            sentences = conn.execute(
-                sql.SQL(
-                    "SELECT passage_row, words, question, embedding FROM {}.sentences "
-                    "WHERE passage_row = ANY(%s) ORDER BY row"
-                ).format(self._s),
-                (wanted,),
-                binary=True,
-            ).fetchall()
-            at = {r: i for i, (r, _, _) in enumerate(found)}
-            order = [at[r] for r in wanted]
-            heading_rows = sorted({found[i][1] for i in order})
-            headings = dict(
-                conn.execute(
-                    sql.SQL("SELECT row, embedding FROM {}.headings WHERE row = ANY(%s)").format(self._s),
-                    (heading_rows,),
-                    binary=True,
-                ).fetchall()
-            )
+            p_rows, p_headings, p_blob = conn.execute(_AGGREGATE["passages"].format(self._s), (wanted,)).fetchone()
+            s_owner, s_words, s_question, s_blob = conn.execute(
+                _AGGREGATE["sentences"].format(self._s), (wanted,)
+            ).fetchone()
+            heading_rows = sorted(set(p_headings or []))
+            h_rows, h_blob = conn.execute(_AGGREGATE["headings"].format(self._s), (heading_rows,)).fetchone()
         dimension = int(self.manifest["dimension"])
+        at = {r: i for i, r in enumerate(p_rows or [])}
+        order = np.array([at[r] for r in wanted], dtype=np.int64)
         position = {r: i for i, r in enumerate(wanted)}
-        owner = np.array([position[s[0]] for s in sentences], dtype=np.int64)
-        # Sentences come in row order, which is passage order: group them by position.
-        order_s = np.argsort(owner, kind="stable")
-        counts = np.bincount(owner, minlength=len(wanted))
-        heading_at = {h: i for i, h in enumerate(heading_rows)}
+        # Sentences come in row order, which is passage order: grouped by position here.
+        owner = np.array([position[r] for r in s_owner or []], dtype=np.int64)
+        grouped = np.argsort(owner, kind="stable")
+        words = np.array(s_words or [], dtype=np.int64)[grouped]
+        question = np.array(s_question or [], dtype=bool)[grouped]
+        heading_at = {h: i for i, h in enumerate(h_rows or [])}
         return ScoringData(
-            _matrix([found[i][2] for i in order], dimension),
-            _matrix([sentences[i][3] for i in order_s], dimension),
-            np.append(0, np.cumsum(counts)).astype(np.int64),
-            np.array([not sentences[i][2] and sentences[i][1] >= MIN_SENTENCE_WORDS for i in order_s], bool),
-            np.array([bool(sentences[i][2]) for i in order_s], dtype=bool),
-            _matrix([headings[h] for h in heading_rows], dimension),
-            np.array([heading_at[found[i][1]] for i in order], dtype=np.int64),
+            _vectors(p_blob, dimension)[order],
+            _vectors(s_blob, dimension)[grouped],
+            np.append(0, np.cumsum(np.bincount(owner, minlength=len(wanted)))).astype(np.int64),
+            ~question & (words >= MIN_SENTENCE_WORDS),
+            question,
+            _vectors(h_blob, dimension),
+            np.array([heading_at[p_headings[i]] for i in order], dtype=np.int64),
         )
 
     def passages_at(self, rows: Sequence[int]) -> list[Passage]:
@@ -185,18 +169,15 @@ class PostgresLexical(Lexical):
         self.size = int(stats["size"])
         self.surface = dict(stats.get("surface", {}))
         self._rarest = float(stats.get("rarest", 0.0))
-        query = sql.SQL("SELECT stem, best FROM {}.terms").format(generation._s)
+        query = sql.SQL("SELECT stem, best FROM {}.terms ORDER BY n").format(generation._s)
         with generation._connection() as conn:
             self._best = dict(conn.execute(query).fetchall())
-        self._vocabulary: Vocabulary | None = None
 
     def knows(self, stem: str) -> bool:
         return stem in self._best
 
-    def vocabulary(self) -> Vocabulary:
-        if self._vocabulary is None:
-            self._vocabulary = Vocabulary(self._best)
-        return self._vocabulary
+    def stems(self) -> Collection[str]:
+        return self._best.keys()
 
     def scores(self, stems: list[str]) -> np.ndarray:
         known = [s for s in stems if s in self._best]
@@ -211,11 +192,31 @@ class PostgresLexical(Lexical):
         return lexical.attainable(self._best.get, self._rarest, stems)
 
 
-def _matrix(vectors: list, dimension: int) -> np.ndarray:
-    if not vectors:
+#: Rows' numbers (and flags) as arrays and their vectors as one bytea, in row order.
+_AGGREGATE = {
+    "passages": sql.SQL(
+        "SELECT array_agg(row ORDER BY row), array_agg(heading ORDER BY row), "
+        "string_agg(vector_send(embedding), ''::bytea ORDER BY row) FROM {}.passages WHERE row = ANY(%s)"
+    ),
+    "sentences": sql.SQL(
+        "SELECT array_agg(passage_row ORDER BY row), array_agg(words ORDER BY row), "
+        "array_agg(question ORDER BY row), string_agg(vector_send(embedding), ''::bytea ORDER BY row) "
+        "FROM {}.sentences WHERE passage_row = ANY(%s)"
+    ),
+    "headings": sql.SQL(
+        "SELECT array_agg(row ORDER BY row), string_agg(vector_send(embedding), ''::bytea ORDER BY row) "
+        "FROM {}.headings WHERE row = ANY(%s)"
+    ),
+}
+
+
+def _vectors(blob: bytes | None, dimension: int) -> np.ndarray:
+    """Vectors from pgvector's binary form, one after another: per vector a 2-byte dimension,
+    2 unused bytes, then big-endian float32s. (n, dimension) float32."""
+    if not blob:
         return np.zeros((0, dimension), dtype=np.float32)
-    # pgvector's binary loader gives Vector objects, its text loader numpy arrays.
-    return np.vstack([np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32) for v in vectors])
+    raw = np.frombuffer(blob, dtype=np.uint8).reshape(-1, 4 + 4 * dimension)[:, 4:]
+    return np.ascontiguousarray(raw).view(">f4").astype(np.float32)
 
 
 def _subset(data: ScoringData, rows: np.ndarray | None) -> ScoringData:

@@ -21,6 +21,7 @@ from psycopg import sql
 from kb.errors import IndexDamagedError
 from kb.index.base import (
     FORMAT_VERSION,
+    IndexPlan,
     NewGeneration,
     heading_text,
     heading_texts,
@@ -28,7 +29,6 @@ from kb.index.base import (
     sentence_table,
 )
 from kb.index.postgres import schema as tables
-from kb.vectors import IndexPlan
 
 #: pgvector's HNSW build parameters (its defaults) and the memory its build may use.
 HNSW_M = 16
@@ -69,7 +69,7 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration, seconds: di
     Raises:
         IndexDamagedError: what was written did not count back whole (nothing switched).
     """
-    from kb.lexical import LexicalIndex
+    from kb.index.lexical import LexicalIndex
 
     name = new_generation_name()
     manifest = {**new.manifest, "format": FORMAT_VERSION, "generation": name}
@@ -205,13 +205,13 @@ def _copy_terms(conn: psycopg.Connection, s: sql.Identifier, lexical) -> int:
     with (
         conn.cursor() as cur,
         cur.copy(
-            sql.SQL("COPY {}.terms (stem, best, rows, weights) FROM STDIN WITH (FORMAT BINARY)").format(s)
+            sql.SQL("COPY {}.terms (stem, n, best, rows, weights) FROM STDIN WITH (FORMAT BINARY)").format(s)
         ) as copy,
     ):
-        copy.set_types(["text", "float4", "bytea", "bytea"])
+        copy.set_types(["text", "int4", "float4", "bytea", "bytea"])
         for stem, best, rows, weights in lexical.postings():
             copy.write_row(
-                (stem, best, np.ascontiguousarray(rows).tobytes(), np.ascontiguousarray(weights).tobytes())
+                (stem, count, best, np.ascontiguousarray(rows).tobytes(), np.ascontiguousarray(weights).tobytes())
             )
             count += 1
     return count

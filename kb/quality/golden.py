@@ -1,0 +1,122 @@
+"""Golden questions after every ingest: the evaluation set's dev split asked of the new
+index, its figures compared with the last run's, and a warning when they fall, so staff
+see at once when a new document pushes good answers out.
+
+The history is one JSON line per checked generation in ``index/golden.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kb.errors import KBError
+from kb.index.base import now_iso
+from kb.quality import evaluation
+from kb.search import KnowledgeBase
+
+HISTORY = "golden.jsonl"
+#: A fall of more than this in Recall@3 or MRR@10 is reported as a fall (one question in
+#: a hundred moves by 0.01; smaller steps are noise from ties).
+TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class GoldenCheck:
+    questions: int
+    recall_at_3: float
+    mrr: float
+    declined_off_topic: float
+    wrongly_declined: float
+    previous: dict | None  # the last check's figures, or None
+    lost: list[str]  # questions answered in the top 3 last time and not now
+
+    @property
+    def fell(self) -> bool:
+        if not self.previous:
+            return False
+        return (
+            self.recall_at_3 < self.previous["recall_at_3"] - TOLERANCE
+            or self.mrr < self.previous["mrr"] - TOLERANCE
+        )
+
+    def summary(self) -> str:
+        """Two or more lines for the ingest report."""
+        now = (
+            f"  golden questions: {self.questions} asked; answer in the top 3 for "
+            f"{self.recall_at_3:.0%}, MRR@10 {self.mrr:.2f}; off-topic declined "
+            f"{self.declined_off_topic:.0%}, covered declined {self.wrongly_declined:.0%}"
+        )
+        if not self.previous:
+            return now
+        before = (
+            f"top 3 {self.previous['recall_at_3']:.0%}, MRR@10 {self.previous['mrr']:.2f} "
+            f"(generation {self.previous.get('generation')})"
+        )
+        if not self.fell:
+            return f"{now}\n  (last time: {before})"
+        lines = [now, f"  WARNING: search quality fell since the last ingest: was {before}."]
+        lines += [f"    no longer in the top 3: {q}" for q in self.lost[:10]]
+        lines.append("  Check the new or changed documents: they may push the right answers out.")
+        return "\n".join(lines)
+
+
+def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> GoldenCheck | None:
+    """Ask the golden questions of the generation in service and record the figures.
+
+    Returns None when there is no questions file (a clinic without golden questions).
+    """
+    if not Path(questions_path).is_file():
+        return None
+    questions = [q for q in evaluation.load_questions(questions_path) if q.split == split]
+    outcomes = evaluation.run(kb, questions)
+    f = evaluation.figures(outcomes)
+    in_top3 = sorted(o.question.id for o in outcomes if o.rank is not None and o.rank <= 3)
+    history = Path(kb.settings.index_dir) / HISTORY
+    previous = _last(history)
+    lost_ids = set(previous.get("in_top3", [])) - set(in_top3) if previous else set()
+    text = {q.id: q.question for q in questions}
+    result = GoldenCheck(
+        len(questions),
+        f.recall.get(3, 0.0),
+        f.mrr,
+        f.declined_off_topic,
+        f.wrongly_declined,
+        {k: previous[k] for k in ("recall_at_3", "mrr", "generation")} if previous else None,
+        [text[i] for i in sorted(lost_ids) if i in text],
+    )
+    record = {
+        "at": now_iso(),
+        "generation": kb.generation.name,
+        **{k: v for k, v in asdict(result).items() if k not in ("previous", "lost")},
+        "in_top3": in_top3,
+    }
+    history.parent.mkdir(parents=True, exist_ok=True)  # with Postgres, nothing else is kept there
+    with open(history, "a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+    return result
+
+
+def _last(history: Path) -> dict | None:
+    try:
+        lines = history.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue  # a torn last line from a crash: use the one before
+    return None
+
+
+def golden_summary(kb: KnowledgeBase) -> str:
+    """The golden questions' figures on the new index, or why there are none."""
+    try:
+        result = check(kb, kb.settings.golden_questions)
+    except (KBError, ValueError) as exc:
+        return f"  golden questions: not asked ({exc})"
+    if result is None:
+        return f"  golden questions: none ({kb.settings.golden_questions} not found)"
+    return result.summary()

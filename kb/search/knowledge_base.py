@@ -1,0 +1,364 @@
+"""Query -> ranked passages. ``KnowledgeBase.search`` is the one search function the app,
+the API and evaluators call.
+
+The knowledge base holds the generation in service; ``refresh()`` switches to a newer one
+written by an ingest (in this process or another). Searches already running keep the
+generation they started with, so a switch never fails a request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kb.config import Settings
+from kb.embedding import Embedder
+from kb.errors import KBError, QueryError
+from kb.index import open_backend
+from kb.index.base import DocumentRecord, Generation
+from kb.search import triage
+from kb.search.query import Glossary, Rewrite, Vocabulary, nearest, parse_glossary, rewrite
+from kb.search.ranking import SIGNAL_NAMES, Clock, Signals, combine, needed_signals, signals_for
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage. ``score`` is what ranks it: higher is a better answer, and at
+    or above ``Settings.min_score`` the passage is taken to answer the question."""
+
+    rank: int
+    score: float
+    passage_id: str
+    text: str
+    source: str
+    title: str
+    page: int | None
+    section: str | None
+    start: int
+    end: int
+    #: The sentence of the passage nearest to the query: the best answer in it.
+    highlight: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the app and the API show for one question."""
+
+    question: str
+    answered: bool  # False when the documents do not cover the question
+    urgent: bool  # True when the question describes warning signs after a treatment
+    message: str  # one or two sentences for the person who asked
+    took_ms: float
+    hits: list[Hit]
+    warning_signs: list[str]
+    urgent_contact: triage.UrgentContact | None
+    #: Words added to the question for the search: glossary terms, spelling fixes.
+    searched_for: tuple[str, ...] = ()
+    #: Milliseconds spent in each part of the answer (see ``PARTS``), for the benchmarks.
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+#: The parts of an answer, timed in ``Answer.parts``: the query rewrite (glossary, spelling),
+#: the model's encode, the vector search (passage and sentence cosines), BM25, fusion and
+#: ranking, fetching the passages and their best sentence, and the warning-sign check.
+PARTS = ("rewrite", "encode", "vectors", "bm25", "fusion", "fetch", "triage")
+
+NOT_COVERED = (
+    "The clinic's documents don't cover this question. Try asking in other words, or contact "
+    "the clinic directly."
+)
+
+
+class KnowledgeBase:
+    """A loaded model and index generation, ready to search."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """Load the index generation in service and the model it was built with.
+
+        If CURRENT names a missing or damaged generation, the newest other complete one is
+        loaded instead, with a logged warning (the files backend, ``kb.index.files.generation.open_current``).
+
+        Raises:
+            IndexNotFoundError: nothing has been ingested into ``settings.index_dir``.
+            IndexDamagedError: the generation in CURRENT is unreadable and no other can serve.
+            IndexMismatchError: the index was built with another model.
+        """
+        self.settings = settings
+        self.backend = open_backend(settings)
+        try:
+            generation = self.backend.open_current(settings.model)
+        except KBError:
+            self.backend.close()
+            raise
+        try:
+            self.rules = _load_rules(settings.warning_signs)
+        except KBError:
+            generation.close()
+            self.backend.close()
+            raise
+        self.embedder = embedder or Embedder.for_settings(settings)
+        self._generation = generation
+        self._swap = threading.Lock()
+
+    @property
+    def generation(self) -> Generation:
+        return self._generation
+
+    def documents(self) -> list[DocumentRecord]:
+        return self._generation.documents()
+
+    def urgent_contact(self) -> triage.UrgentContact | None:
+        """The urgent line stated in the documents of the generation in service."""
+        generation = self._generation
+        derived = generation.derived
+        if "urgent" not in derived:
+            texts = generation.texts_mentioning("urgent") + generation.texts_mentioning("emergency")
+            derived["urgent"] = triage.find_urgent_contact(texts)
+        return derived["urgent"]
+
+    def answer(self, query: str, k: int = 5) -> Answer:
+        """Search, then decide whether the documents cover the question and whether it
+        describes warning signs. The one call behind the page and the API.
+
+        Raises:
+            QueryError: as ``search``.
+        """
+        clock = Clock()
+        ranking = self.explain(query, k, clock)
+        hits = ranking.hits
+        question = query.strip()
+        answered = bool(hits) and hits[0].score >= self.settings.min_score
+        signs = self.rules.matched_signs(question)
+        if not signs and self.rules.urgent_examples:
+            fresh = ranking.query.added and self.settings.expand_dense
+            vector = self.embedder.encode_query(question) if fresh else ranking.vector
+            example, similarity = self._nearest_example(vector)
+            if similarity >= self.settings.warning_example_similarity:
+                signs = self.rules.warning_signs(question, example)
+        contact = self.urgent_contact() if signs else None
+        clock.lap("triage")
+        parts = []
+        if signs:
+            call = f"{contact.text}." if contact else "the clinic's urgent line."
+            parts.append(
+                f"Your question mentions warning signs ({', '.join(signs)}). Contact the clinic now: "
+                f"{call} In an emergency, call your local emergency number."
+            )
+        parts.append(
+            "These passages from the clinic's documents match your question best."
+            if answered
+            else NOT_COVERED
+        )
+        return Answer(
+            question,
+            answered,
+            bool(signs),
+            " ".join(parts),
+            clock.total(),
+            hits,
+            signs,
+            contact,
+            ranking.query.added,
+            clock.parts,
+        )
+
+    def _nearest_example(self, vector: np.ndarray) -> tuple[str, float]:
+        """The warning-sign example question nearest in meaning to the query vector, and
+        its cosine similarity."""
+        rules = self.rules
+        examples = [*rules.urgent_examples, *rules.calm_examples]
+        cached = getattr(self, "_examples", None)
+        if cached is None or cached[0] is not rules:
+            cached = (rules, self.embedder.encode_passages(examples))
+            self._examples = cached
+        similarities = cached[1] @ vector
+        best = int(np.argmax(similarities))
+        return examples[best], float(similarities[best])
+
+    def warm_up(self) -> None:
+        """Do once, before the first visitor, what the first question would otherwise wait
+        for: the example questions' vectors, the keyword statistics, the model's first call."""
+        self.answer("How long does the redness last?", 1)
+        self._nearest_example(self.embedder.encode_query("warm up"))
+        self.urgent_contact()  # read from the documents once per generation
+
+    def configured(self, **changes: object) -> KnowledgeBase:
+        """The same loaded model and generation, searched with some settings changed (to
+        compare configurations without loading anything twice)."""
+        other = object.__new__(KnowledgeBase)
+        other.__dict__.update(self.__dict__)
+        other.settings = self.settings.with_changes(**changes)
+        return other
+
+    def refresh(self, name: str | None = None) -> bool:
+        """Switch to the generation named in CURRENT (or ``name``) if it is not the one in
+        service. True if switched. ``kb.web.watcher.IndexWatcher`` calls this in a running app.
+
+        Raises:
+            IndexNotFoundError, IndexDamagedError, IndexMismatchError: that generation cannot
+                be served; the one in service stays.
+        """
+        name = name or self.backend.current_name()
+        if name is None or name == self._generation.name:
+            return False
+        with self._swap:
+            if name == self._generation.name:
+                return False
+            fresh = self.backend.open_generation(name)
+            try:
+                self.backend.check_compatible(fresh.manifest, self.settings.model)
+            except Exception:
+                fresh.close()
+                raise
+            # The old generation is not closed: searches begun on it may still be reading.
+            # It is freed when the last of them drops its reference.
+            self._generation = fresh
+        # Staff edit the rules and re-ingest: a new generation is the moment to re-read them.
+        # A broken file keeps the rules in service (the error is raised once, to be logged).
+        self.rules = _load_rules(self.settings.warning_signs)
+        self.urgent_contact()  # now, not on the first warning-sign question
+        return True
+
+    def validate(self, query: object, k: object) -> tuple[str, int]:
+        """The query, stripped, and k, or a QueryError that says what to change."""
+        if not isinstance(query, str) or not query.strip():
+            raise QueryError("Type a question first, for example: How long does the redness last?")
+        query = query.strip()
+        limit = self.settings.max_query_chars
+        if len(query) > limit:
+            raise QueryError(
+                f"The question is {len(query):,} characters long; the limit is {limit:,}. "
+                "Ask a shorter question."
+            )
+        if isinstance(k, float) and k.is_integer():
+            k = int(k)
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
+            raise QueryError(f"k must be a whole number from 1 to {self.settings.max_k}; got {k!r}.")
+        return query, k
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` passages that best answer the query, best first.
+
+        Each passage is scored on four signals of how well it answers the query: the
+        cosine of the query to the passage, to its best statement sentence and to its
+        question sentences (an FAQ question that echoes the query), and the share of the
+        query's keywords it matches (BM25 over the best attainable). The score is their
+        weighted sum (``Settings`` weights), so a hit's ``score`` is what ranks it and what
+        the answered / not-covered decision reads. ``highlight`` is the statement
+        sentence nearest the query.
+
+        Raises:
+            QueryError: the query is empty or too long, or k is out of range.
+        """
+        return self.explain(query, k).hits
+
+    def explain(self, query: str, k: int = 5, clock: Clock | None = None) -> Ranking:
+        """``search``, with the query as searched and each signal of each hit."""
+        clock = clock or Clock()
+        query, k = self.validate(query, k)
+        generation = self._generation  # one generation for the whole search
+        searched, vector, signals = self._signals(query, generation, clock, needed_signals(self.settings), k)
+        scores = combine(signals, self.settings)
+        best = np.argsort(-scores, kind="stable")[:k].tolist()
+        rows = [signals.row(i) for i in best]
+        clock.lap("fusion")
+        hits = []
+        for rank, (i, p) in enumerate(zip(best, generation.passages_at(rows), strict=True), start=1):
+            highlight = p.sentence_texts()[signals.best_sentence(i)] if p.sentences else p.text
+            hits.append(
+                Hit(
+                    rank,
+                    float(scores[i]),
+                    p.id,
+                    p.text,
+                    p.source,
+                    p.title,
+                    p.page,
+                    p.section,
+                    p.start,
+                    p.end,
+                    highlight,
+                )
+            )
+        clock.lap("fetch")
+        return Ranking(searched, vector, hits, {signals.row(i): signals.at(i) for i in best})
+
+    def signals(self, query: str) -> Signals:
+        """Every signal of every passage for the query (for tuning the weights)."""
+        generation = self._generation
+        return self._signals(self.validate(query, 1)[0], generation, Clock(), SIGNAL_NAMES, None)[2]
+
+    def _signals(
+        self, query: str, generation: Generation, clock: Clock, needed: tuple[str, ...], k: int | None
+    ) -> tuple[Rewrite, np.ndarray, Signals]:
+        searched = self.rewrite(query, generation)
+        clock.lap("rewrite")
+        vector = self.embedder.encode_query(searched.expanded if self.settings.expand_dense else query)
+        clock.lap("encode")
+        if k is not None and generation.exact and generation.passage_count <= self.settings.full_scan_passages:
+            k = None  # small enough to score every passage (an approximate index keeps no matrix to scan)
+        return searched, vector, signals_for(generation, vector, searched.expanded, clock, needed, k)
+
+    def rewrite(self, query: str, generation: Generation | None = None) -> Rewrite:
+        """The query with the glossary's document words and spelling fixes added."""
+        from kb.index import lexical
+
+        generation = generation or self._generation
+        index = generation.lexical
+        vocabulary = _vocabulary(generation)
+
+        def correct(word: str) -> str | None:
+            found = nearest(lexical.stem(word), vocabulary)
+            return index.surface.get(found, found) if found else None
+
+        return rewrite(
+            query,
+            _glossary(generation) if self.settings.use_glossary else (),
+            known=lambda w: index.knows(lexical.stem(w)),
+            correct=correct if self.settings.spelling else None,
+            words=lexical.words,
+        )
+
+
+def _glossary(generation: Generation) -> Glossary:
+    """The rules of the glossary kept with the generation (parsed once per generation)."""
+    derived = generation.derived
+    if "glossary" not in derived:
+        text = generation.glossary_text
+        derived["glossary"] = parse_glossary(text, "the index's copy of the glossary") if text else ()
+    return derived["glossary"]
+
+
+def _vocabulary(generation: Generation) -> Vocabulary:
+    """Every stem the generation knows, grouped for spelling fixes (built once per generation)."""
+    derived = generation.derived
+    if "vocabulary" not in derived:
+        derived["vocabulary"] = Vocabulary(generation.lexical.stems())
+    return derived["vocabulary"]
+
+
+def _load_rules(path: Path) -> triage.WarningRules:
+    try:
+        return triage.load_rules(path)
+    except FileNotFoundError:
+        raise KBError(
+            f"The warning-sign rules file {path} is missing. Restore warning-signs.txt from the "
+            "project, or point KB_WARNING_SIGNS at the clinic's own copy."
+        ) from None
+    except ValueError as exc:
+        raise KBError(f"{exc} Fix the warning-sign rules file and restart or re-ingest.") from None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A search with its workings: the query as searched and the signals behind each hit."""
+
+    query: Rewrite
+    vector: np.ndarray  # the query's vector, (dimension,) float32
+    hits: list[Hit]
+    signals: dict[int, dict[str, float]]  # passage row -> signal -> value
+
+

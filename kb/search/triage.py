@@ -1,0 +1,211 @@
+"""Warning signs in a question, and the clinic's urgent contact from its own documents.
+
+The rules live in a plain-text file clinic staff can read and extend (``warning-signs.txt``;
+its header explains the format): each warning sign is a list of phrases matched against
+the question's words. A question that only asks about a symptom ("What are the signs of
+infection?") is told apart from one that describes it ("my chin has green pus") by the
+file's [asking] and [describing] phrases. False alarms are cheap here (a notice to call),
+missed ones are not, so the rules lean towards matching.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.search.query import similar
+
+#: Up to this many other words may stand where a phrase says "..".
+GAP_WORDS = 6
+#: Words this long match with one letter wrong ("blistres"); shorter ones collide with
+#: everyday words ("swell" and "smell", "infect" and "inject", "sweats" and "sweaty").
+FUZZY_LETTERS = 7
+_ASKING, _DESCRIBING = "asking", "describing"
+_URGENT_EXAMPLES, _CALM_EXAMPLES = "urgent examples", "not urgent examples"
+#: The notice's name for a warning sign found by likeness to an example alone.
+UNNAMED_SIGN = "symptoms that need a check"
+
+
+@dataclass(frozen=True)
+class _Word:
+    options: tuple[str, ...]
+    prefix: bool  # "blister*": any ending
+
+    # Every question is checked against every phrase, and the fuzzy comparison is the
+    # cost: remembered per (phrase word, question word), since questions share most words.
+    @functools.lru_cache(maxsize=1 << 16)  # noqa: B019 - the rules live as long as the app
+    def matches(self, word: str) -> bool:
+        for option in self.options:
+            if self.prefix:
+                if word.startswith(option) or (
+                    len(option) >= FUZZY_LETTERS and similar(word[: len(option)], option)
+                ):
+                    return True
+            elif word == option or (len(option) >= FUZZY_LETTERS and similar(word, option)):
+                return True
+        return False
+
+
+#: A phrase: words, with None where ".." allows a gap.
+Phrase = tuple[_Word | None, ...]
+
+
+@dataclass(frozen=True)
+class WarningRules:
+    """Named warning signs, each a list of phrases, and the asking / describing phrases."""
+
+    signs: tuple[tuple[str, tuple[Phrase, ...]], ...]
+    asking: tuple[Phrase, ...] = ()
+    describing: tuple[Phrase, ...] = ()
+    #: Questions that describe warning signs, and questions that only mention symptoms.
+    urgent_examples: tuple[str, ...] = ()
+    calm_examples: tuple[str, ...] = ()
+
+    def warning_signs(self, question: str, nearest_example: str | None = None) -> list[str]:
+        """Names of the warning signs the question describes; empty if none.
+
+        Args:
+            nearest_example: the example question nearest in meaning, if the caller has a
+                model to tell; when it is an urgent example, the question is urgent even
+                if no phrase matched, under the example's sign names.
+        """
+        found = self.matched_signs(question)
+        if not found and nearest_example is not None and nearest_example in self.urgent_examples:
+            found = self.matched_signs(nearest_example) or [UNNAMED_SIGN]
+        return found
+
+    def matched_signs(self, question: str) -> list[str]:
+        """Names of the warning signs the rules' phrases find in the question."""
+        words = question_words(question)
+        found = [name for name, phrases in self.signs if any(_match(p, words) for p in phrases)]
+        asks = found and any(_match(p, words) for p in self.asking)
+        if asks and not any(_match(p, words) for p in self.describing):
+            return []  # asks about a symptom, describes none
+        return found
+
+
+def question_words(text: str) -> list[str]:
+    """Lower-case words, apostrophes dropped ("can't" -> "cant")."""
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("’", ""))
+
+
+def parse_rules(text: str, where: str = "warning signs") -> WarningRules:
+    """Rules from the warning-signs file format (see the file's header).
+
+    Raises:
+        ValueError: a phrase before any [heading], or an empty heading; the line is named.
+    """
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip().lower()
+            if not current:
+                raise ValueError(f"{where}, line {number}: a heading needs a name, e.g. [fever].")
+            sections.setdefault(current, [])
+            continue
+        if current is None:
+            raise ValueError(f"{where}, line {number}: {raw.strip()!r} comes before any [heading].")
+        sections[current].append(line)
+    urgent = tuple(sections.pop(_URGENT_EXAMPLES, []))
+    calm = tuple(sections.pop(_CALM_EXAMPLES, []))
+    if bool(urgent) != bool(calm):
+        raise ValueError(f"{where}: give both [urgent examples] and [not urgent examples], or neither.")
+    phrases = {name: tuple(_phrase(line.lower()) for line in lines) for name, lines in sections.items()}
+    asking = phrases.pop(_ASKING, ())
+    describing = phrases.pop(_DESCRIBING, ())
+    return WarningRules(tuple(phrases.items()), asking, describing, urgent, calm)
+
+
+def load_rules(path: Path) -> WarningRules:
+    """Rules from a file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: as ``parse_rules``.
+    """
+    return parse_rules(Path(path).read_text(encoding="utf-8-sig"), str(path))
+
+
+def _phrase(line: str) -> Phrase:
+    out: list[_Word | None] = []
+    for token in line.replace("..", " .. ").split():
+        if token == "..":
+            out.append(None)
+            continue
+        options = tuple(question_words(" ".join(o.rstrip("*") for o in token.split("/"))))
+        out.append(_Word(options, token.endswith("*")))
+    return tuple(out)
+
+
+def _match(phrase: Phrase, words: list[str]) -> bool:
+    """Whether the phrase's words occur in order, adjacent except where it has a gap."""
+
+    def at(p: int, w: int) -> bool:
+        if p == len(phrase):
+            return True
+        item = phrase[p]
+        if item is None:
+            return any(at(p + 1, w + skip) for skip in range(GAP_WORDS + 1) if w + skip <= len(words))
+        return w < len(words) and item.matches(words[w]) and at(p + 1, w + 1)
+
+    return any(at(0, start) for start in range(len(words)))
+
+
+_PHONE = r"\+?\d[\d\s().-]{5,}\d"
+_URGENT_LINE = re.compile(
+    rf"[^.\n]*\b(urgent|emergency|after[- ]hours|on[- ]call|24[- ]hours?)\b[^.\n]*?{_PHONE}[^.\n]*",
+    re.IGNORECASE,
+)
+
+
+_URGENT_WORD = re.compile(r"\b(urgent|emergency|after[- ]hours|on[- ]call|24[- ]hours?)\b", re.IGNORECASE)
+#: Characters around an urgent word in which its line is looked for.
+_LINE_REACH = 300
+
+
+def _urgent_lines(text: str):
+    """The urgent-line matches in ``text``: the full pattern is tried only around each urgent
+    word, so a long passage costs one linear scan instead of the pattern's backtracking
+    from every position (about 2 ms a passage; minutes over a million passages)."""
+    done = 0
+    for word in _URGENT_WORD.finditer(text):
+        if word.start() < done:
+            continue
+        start = max(text.rfind(".", 0, word.start()), text.rfind("\n", 0, word.start()), word.start() - _LINE_REACH - 1) + 1
+        found = _URGENT_LINE.match(text, start, word.end() + _LINE_REACH)
+        if found:
+            done = found.end()
+            yield found.group(0)
+
+
+@dataclass(frozen=True)
+class UrgentContact:
+    """The urgent line as the clinic's documents state it."""
+
+    text: str  # e.g. "Urgent after-treatment line (24 hours, on-call nurse): 555-0199"
+    source: str
+
+
+def find_urgent_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:
+    """The most often stated urgent line among (source, text) pairs, or None.
+
+    Clinics repeat their urgent number in many documents; the line stated most often is the
+    current one, and a single stale mention does not win.
+    """
+    counts: dict[str, int] = {}
+    first_source: dict[str, str] = {}
+    for source, text in texts:
+        for found in _urgent_lines(text):
+            line = " ".join(found.split()).strip(" :;-–")
+            counts[line] = counts.get(line, 0) + 1
+            first_source.setdefault(line, source)
+    if not counts:
+        return None
+    best = max(counts, key=lambda line: (counts[line], -len(line)))
+    return UrgentContact(best, first_source[best])

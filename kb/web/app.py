@@ -1,0 +1,199 @@
+"""The handlers behind the pages and the API, around one loaded knowledge base: searching,
+votes, and the staff actions (upload, remove, re-ingest in a worker process, cancel)."""
+
+# No `from __future__ import annotations` here: gr.api reads the return annotations of the
+# API functions at run time to document them, and strings would document them as "Any".
+
+import html
+import logging
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from kb.errors import (
+    KBError,
+)
+from kb.index.base import FeedbackLog
+from kb.ingest.report import format_report
+from kb.ingest.worker import IngestJob
+from kb.quality.golden import golden_summary
+from kb.search import Answer, KnowledgeBase
+from kb.web import render, staff
+from kb.web.api import Document, SearchResult, answer_json
+from kb.web.auth import (
+    RateLimit,
+)
+from kb.web.watcher import IndexWatcher
+
+logger = logging.getLogger(__name__)
+
+
+# --- the app -------------------------------------------------------------------------------
+
+
+class ClinicApp:
+    """The handlers behind both pages and the API, around one loaded knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, feedback: FeedbackLog, staff_users: dict[str, str]) -> None:
+        self.kb = kb
+        self.settings = kb.settings
+        self.feedback = feedback
+        self.staff_users = staff_users
+        self.vote_limit = RateLimit(self.settings.votes_per_minute, 60)
+        self._job: IngestJob | None = None
+        self._job_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # public ---------------------------------------------------------------------------
+    def ask(self, question: str, k: int = 5) -> Answer:
+        try:
+            return self.kb.answer(question, k)
+        except KBError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    def search(self, question: str, k: int = 5) -> SearchResult:
+        """Search the clinic's documents.
+
+        Returns {question, searched_for, answered, urgent, message, took_ms, passages:
+        [{rank, text, highlight, score, source, title, page, section, passage_id}]}.
+        Passages are best first and their scores fall with rank; `answered` is false when
+        the best score is under the threshold (the documents do not cover the question);
+        `searched_for` lists words added from the glossary or spelling fixes; `urgent` is true when the question
+        describes warning signs after a treatment. k: 1-50 (default 5); the question: at most
+        1,000 characters.
+        """
+        return answer_json(self.ask(question, k))
+
+    def documents(self) -> list[Document]:
+        """The documents in the index: source (path in documents/), title, type, pages,
+        passages, ingested_at (UTC), url (where the app serves the file) and notice (what
+        the document says about itself, e.g. that it is a sample; not searched)."""
+        return [
+            {
+                "source": r.source,
+                "title": r.title,
+                "type": r.kind,
+                "pages": r.pages,
+                "passages": r.passages,
+                "ingested_at": r.ingested_at,
+                "url": render.file_url(r.source),
+                "notice": r.notice,
+            }
+            for r in self.kb.documents()
+        ]
+
+    def ask_page(self, question: str, k: float):
+        answer = self.ask(question, int(k))
+        return render.notice_html(answer), answer_json(answer)
+
+    def documents_page(self) -> str:
+        generation = self.kb.generation
+        return render.documents_html(
+            self.kb.documents(), generation.manifest.get("built_at"), generation.name
+        )
+
+    def vote(self, question: str, passage_id: str, vote: str, request: gr.Request | None = None) -> None:
+        # Per client address, so one visitor's flood cannot drown everyone else's votes.
+        client = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        if not self.vote_limit.hit(client):
+            raise gr.Error("Too many votes; try again in a minute.", print_exception=False)
+        try:
+            self.feedback.record(question, passage_id, vote)
+        except KBError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+        gr.Info("Thank you for the feedback.")
+
+    # staff ----------------------------------------------------------------------------
+    def _require_staff(self, request: gr.Request | None) -> str:
+        # The /staff mount's login already refuses anonymous requests; check again here so
+        # these functions are safe wherever they end up mounted.
+        user = getattr(request, "username", None)
+        if not user or user not in self.staff_users:
+            raise gr.Error("Staff login required.", print_exception=False)
+        return user
+
+    def upload(self, files: list[str] | None, request: gr.Request) -> str:
+        """Add or replace documents (PDF, Word .docx, HTML, Markdown, text). Run /reingest after."""
+        self._require_staff(request)
+        if not files:
+            raise gr.Error("Choose one or more files first.", print_exception=False)
+        lines = []
+        for file in files if isinstance(files, list) else [files]:
+            path = Path(file)
+            name = path.name  # gradio keeps the uploaded file's own name as the last part
+            try:
+                target, replaced = staff.add_document(
+                    self.settings.documents_dir, path, name, self.settings.max_document_bytes
+                )
+            except KBError as exc:
+                lines.append(f"NOT SAVED {name}: {exc}")
+                continue
+            finally:
+                path.unlink(missing_ok=True)  # gradio's temporary copy: kept or not, done with
+            lines.append(
+                f"Replaced {target.name} (the earlier version is overwritten)"
+                if replaced
+                else f"Added {target.name}"
+            )
+        lines.append("Run a re-ingest to make the changes searchable.")
+        return "\n".join(lines)
+
+    def remove(self, source: str, request: gr.Request) -> str:
+        """Remove a document (moved to documents/.removed/). Run /reingest after."""
+        self._require_staff(request)
+        try:
+            moved = staff.remove_document(self.settings.documents_dir, source or "")
+        except KBError as exc:
+            raise gr.Error(html.escape(str(exc)), print_exception=False) from exc
+        return f"Removed {source} (kept in {moved.parent.name}/{moved.name}). Run a re-ingest to update the index."
+
+    def reingest(self, request: gr.Request):
+        """Re-ingest the documents folder in a worker process; yields progress lines, then
+        the report. Only one re-ingest runs at a time; /cancel_reingest stops it."""
+        user = self._require_staff(request)
+        with self._job_lock:
+            if self._job is not None and not self._job.done:
+                yield f"A re-ingest is already running: {self._job.progress}"
+                return
+            self._job = job = IngestJob(self.settings)
+        logger.warning("Re-ingest started by %s (worker pid %d)", user, job.pid)
+        while job.wait(0.5) == "running":
+            yield job.progress
+        if job.state != "finished" or job.report is None:
+            yield job.describe()
+            return
+        self.kb.refresh()
+        text = format_report(job.report, self.settings) + "\nThe site now serves the new index."
+        yield text
+        yield text + "\n" + golden_summary(self.kb)
+
+    def cancel_reingest(self, request: gr.Request) -> str:
+        """Stop a running re-ingest; the previous index stays in service."""
+        user = self._require_staff(request)
+        job = self._job
+        if job is None or not job.cancel():
+            return "No re-ingest is running."
+        logger.warning("Re-ingest cancelled by %s", user)
+        job.wait(10)
+        return job.describe()
+
+    def feedback_rows(self, request: gr.Request) -> list[list[str]]:
+        """The latest helpful / not helpful votes: time, vote, question, passage."""
+        self._require_staff(request)
+        return [[f.at, f.vote, f.question, f.passage_id] for f in self.feedback.recent()]
+
+    def document_choices(self, request: gr.Request):
+        self._require_staff(request)
+        return gr.update(choices=[r.source for r in self.kb.documents()])
+
+    # hot reload -------------------------------------------------------------------------
+    def watch_index(self, every: float = 1.0) -> None:
+        """Switch to each new generation an ingest writes (run in a daemon thread). One
+        that cannot be served is logged once and left alone until CURRENT changes."""
+        watcher = IndexWatcher(self.kb, every)
+        while not self._stop.wait(every):
+            watcher.check()
+
+    def stop(self) -> None:
+        self._stop.set()

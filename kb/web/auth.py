@@ -1,0 +1,269 @@
+"""Staff sign-in and abuse limits: password hashes, constant-time checks, failed sign-ins
+slowed then locked (per user name and per client address), expiring sessions, and a
+per-client rate limit for anonymous actions such as votes.
+
+The counting is the ``limits`` library's moving window, the session store ``cachetools``'
+TTLCache, the hash the standard library's scrypt. Make a hash for the staff file with::
+
+    python -m kb.web.auth hash
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+
+from cachetools import TTLCache
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from kb.errors import LoginLockedError
+
+logger = logging.getLogger(__name__)
+
+SCRYPT = "scrypt"
+# OWASP's scrypt floor is N=2**17 with r=8; 2**15 keeps a check near 0.1 s on a small
+# server while still costing an offline guesser 32 MiB per try.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**15, 8, 1
+_MAXMEM = 128 * 1024 * 1024
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash``: a form of the password that is safe to keep in a file."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, maxmem=_MAXMEM, dklen=32
+    )
+    return f"{SCRYPT}${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def is_hashed(stored: str) -> bool:
+    return stored.startswith(SCRYPT + "$")
+
+
+def check_stored(stored: str) -> None:
+    """Raise ValueError if ``stored`` looks like a hash but is not a well-formed one."""
+    if not is_hashed(stored):
+        return
+    parts = stored.split("$")
+    try:
+        if len(parts) != 6:
+            raise ValueError
+        n, r, p = (int(x) for x in parts[1:4])
+        if n < 2 or n & (n - 1) or r < 1 or p < 1 or not _unb64(parts[4]) or len(_unb64(parts[5])) < 16:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise ValueError(
+            "a scrypt$ password hash is malformed; make a new one with: python -m kb.web.auth hash"
+        ) from None
+
+
+def verify_password(stored: str, given: str) -> bool:
+    """Whether ``given`` matches ``stored`` (a hash from ``hash_password`` or a plain
+    password). Constant-time in the password's content either way."""
+    if is_hashed(stored):
+        try:
+            _, n, r, p, salt, expected = stored.split("$")
+            digest = hashlib.scrypt(
+                given.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), maxmem=_MAXMEM,
+                dklen=len(_unb64(expected)),
+            )  # fmt: skip
+        except (ValueError, TypeError):
+            return False
+        return hmac.compare_digest(digest, _unb64(expected))
+    # Compare digests so neither the length nor the content of a plain password leaks.
+    return hmac.compare_digest(
+        hashlib.sha256(stored.encode()).digest(), hashlib.sha256(given.encode()).digest()
+    )
+
+
+# A hash no password matches in practice, checked for unknown user names so they cost
+# as much as known ones.
+_DUMMY = hash_password(secrets.token_urlsafe(24))
+
+
+class RateLimit:
+    """At most ``limit`` events per ``seconds`` for each key (a moving window)."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        if limit < 1 or seconds <= 0:
+            raise ValueError(f"A rate limit needs limit >= 1 and seconds > 0; got {limit}, {seconds}.")
+        self.item = RateLimitItemPerSecond(limit, max(1, round(seconds)))
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def hit(self, key: str) -> bool:
+        """Count one event for ``key``; False (and not counted) when the limit is reached."""
+        return self._limiter.hit(self.item, key)
+
+    def full(self, key: str) -> bool:
+        return not self._limiter.test(self.item, key)
+
+    def remaining(self, key: str) -> int:
+        return self._limiter.get_window_stats(self.item, key).remaining
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until ``key`` may have one more event (0 when it may now)."""
+        if not self.full(key):
+            return 0.0
+        return max(0.0, self._limiter.get_window_stats(self.item, key).reset_time - time.time())
+
+    def clear(self, key: str) -> None:
+        self._limiter.clear(self.item, key)
+
+
+class LoginGuard:
+    """Checks staff sign-ins. Every attempt takes a slot of a moving window, both for the
+    user name and for the client address, before the password is checked, so parallel
+    guesses are counted too; a right password frees the slots. A failed attempt is
+    answered only after ``failure_delay`` seconds. When either window is full, sign-in
+    is refused without checking the password until the oldest attempt ages out.
+    """
+
+    def __init__(
+        self,
+        users: dict[str, str],
+        max_failures: int = 5,
+        lock_seconds: float = 900,
+        failure_delay: float = 1.0,
+    ) -> None:
+        self.users = dict(users)
+        self.max_failures = max_failures
+        self.failure_delay = failure_delay
+        self.attempts = RateLimit(max_failures, lock_seconds)
+
+    def _keys(self, user: str, address: str) -> tuple[str, str]:
+        return "user:" + user[:200], "address:" + address
+
+    def locked_for(self, user: str, address: str) -> float:
+        """Seconds left on a lock of this user name or this address (0: not locked)."""
+        return max(self.attempts.retry_after(k) for k in self._keys(user, address))
+
+    async def check(self, user: str, password: str, address: str) -> bool:
+        """True for a right password.
+
+        Raises:
+            LoginLockedError: too many failed attempts for this user name or address.
+        """
+        started = time.monotonic()
+        keys = self._keys(user, address)
+        wait = self.locked_for(user, address)
+        if wait > 0:
+            logger.info("Refused a staff sign-in while locked: user %r from %s", user[:200], address)
+            raise LoginLockedError(wait)
+        for key in keys:  # no await in between: concurrent attempts each take a slot
+            self.attempts.hit(key)
+        fills = any(self.attempts.full(key) for key in keys)  # this attempt is the last allowed
+        stored = self.users.get(user)
+        ok = await asyncio.to_thread(verify_password, stored if stored is not None else _DUMMY, password)
+        if ok and stored is not None:
+            for key in keys:
+                self.attempts.clear(key)
+            return True
+        if fills:
+            logger.warning(
+                "Staff sign-in locked for %.0f minutes after %d failed attempts: user %r from %s",
+                self.attempts.item.get_expiry() / 60,
+                self.max_failures,
+                user[:200],
+                address,
+            )
+        # Every failure takes the same time, whatever the user name or hash kind.
+        await asyncio.sleep(max(0.0, self.failure_delay - (time.monotonic() - started)))
+        return False
+
+
+def session_store(minutes: float, max_sessions: int = 10_000) -> MutableMapping[str, str]:
+    """Session token -> user name; each entry is forgotten ``minutes`` after sign-in."""
+    if minutes <= 0:
+        raise ValueError(f"A staff session must last more than 0 minutes; got {minutes}.")
+    return TTLCache(maxsize=max_sessions, ttl=minutes * 60)
+
+
+#: The address of the client whose request is being handled, as the server reports it
+#: (after the proxy headers it trusts). Gradio calls the sign-in check with the user name
+#: and password only; this is how the check learns where the attempt comes from.
+client_address: ContextVar[str] = ContextVar("client_address", default="unknown")
+
+
+class ClientAddressMiddleware:
+    """ASGI middleware that sets ``client_address`` for each HTTP request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        token = client_address.set(str(client[0]) if client else "unknown")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            client_address.reset(token)
+
+
+class UploadOnlyUnder:
+    """ASGI middleware: gradio's upload route answers 404 except under ``prefix`` (the
+    staff page, behind its login). The public page has no file input, so an upload there
+    could only be someone filling the server's disk."""
+
+    def __init__(self, app, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix.rstrip("/") + "/"
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            path = re.sub(r"/+", "/", scope.get("path", "")).rstrip("/")
+            if path.endswith("/gradio_api/upload") and not path.startswith(self.prefix):
+                body = b'{"detail":"Not Found"}'
+                await send({
+                    "type": "http.response.start", "status": 404,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                })  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kb.web.auth hash``: read a password twice (not echoed), print its hash."""
+    import argparse
+    import getpass
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m kb.web.auth", description="Make a password hash for KB_STAFF_FILE (user:hash)."
+    )
+    parser.add_argument("command", choices=["hash"])
+    parser.parse_args(argv)
+    password = getpass.getpass("New staff password: ")
+    if len(password) < 10:
+        print("error: use at least 10 characters.", file=sys.stderr)
+        return 2
+    if getpass.getpass("Again: ") != password:
+        print("error: the two passwords differ; nothing was made.", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

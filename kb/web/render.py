@@ -1,0 +1,138 @@
+"""HTML for the ask and documents pages. Pure functions; every piece of document or user
+text is escaped here before it becomes markup."""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from kb.index import lexical
+from kb.index.base import DocumentRecord
+from kb.search import Answer, Hit
+
+#: How far above the threshold a score counts as a strong match.
+STRONG_MARGIN = 0.1
+_KIND_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
+
+
+def file_url(source: str, page: int | None = None) -> str:
+    """Where the app serves a document; PDFs open at the page."""
+    url = "/files/" + quote(source)
+    return f"{url}#page={page}" if page else url
+
+
+def highlight(text: str, stems: set[str]) -> str:
+    """Escaped ``text`` with each word the keyword search matched wrapped in <mark>: the
+    same splitting, stopwords and stemmer as the index, so "sessions" marks "session"."""
+    out, last = [], 0
+    for start, end in lexical.matched_spans(text, stems):
+        out.append(escape(text[last:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        last = end
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
+def passage_html(hit: Hit, query: str) -> str:
+    """The passage with the query's words marked and the best sentence emphasized."""
+    terms = set(lexical.query_stems(query))
+    text, best = hit.text, hit.highlight
+    at = text.find(best) if best else -1
+    if at < 0:
+        return _paragraphs(highlight(text, terms))
+    before, after = text[:at], text[at + len(best) :]
+    body = (
+        highlight(before, terms)
+        + f'<strong class="best">{highlight(best, terms)}</strong>'
+        + highlight(after, terms)
+    )
+    return _paragraphs(body)
+
+
+def _paragraphs(markup: str) -> str:
+    return "".join(f"<p>{part}</p>" for part in markup.split("\n\n") if part.strip())
+
+
+def relevance(score: float, threshold: float) -> tuple[str, int]:
+    """A label and a 5-100 bar width for a hit's score, both read against the threshold
+    at which the documents count as answering: below it "Weak match"; the bar grows
+    with the score, so it falls with rank as the scores do."""
+    if score >= threshold + STRONG_MARGIN:
+        label = "Strong match"
+    elif score >= threshold:
+        label = "Good match"
+    else:
+        label = "Weak match"
+    # The threshold sits at 40% of the bar; STRONG_MARGIN * 2 above it fills the bar.
+    width = 40 + (score - threshold) * 60 / (2 * STRONG_MARGIN)
+    return label, max(5, min(100, round(width)))
+
+
+def card_html(hit: Hit, query: str, threshold: float) -> str:
+    """One result card. ``query`` is the question as searched (with any added words)."""
+    label, width = relevance(hit.score, threshold)
+    where = [escape(hit.title)]
+    if hit.page:
+        where.append(f"page {hit.page}")
+    if hit.section:
+        where.append(escape(hit.section))
+    return (
+        f'<article class="kb-card" data-passage="{escape(hit.passage_id)}">'
+        f'<div class="kb-card-head"><span class="kb-rank">{hit.rank}</span>'
+        f'<a class="kb-source" href="{escape(file_url(hit.source, hit.page))}" target="_blank" rel="noopener">'
+        f"{' · '.join(where)}</a>"
+        f'<span class="kb-relevance" title="score {hit.score:.2f}">{label}'
+        f'<span class="kb-bar"><span style="width:{width}%"></span></span></span></div>'
+        f'<div class="kb-text">{passage_html(hit, query)}</div>'
+        f'<div class="kb-file">{escape(hit.source)}</div></article>'
+    )
+
+
+def notice_html(answer: Answer) -> str:
+    """The urgent notice (if any) and the covered / not covered message."""
+    parts = []
+    if answer.urgent:
+        contact = answer.urgent_contact
+        line = escape(contact.text) if contact else "the clinic's urgent line"
+        parts.append(
+            '<div class="kb-urgent" role="alert"><strong>Contact the clinic now.</strong> '
+            f"Your question mentions warning signs after a treatment ({escape(', '.join(answer.warning_signs))}). "
+            f'<br><span class="kb-urgent-line">{line}</span><br>'
+            "In an emergency, such as trouble breathing, call your local emergency number.</div>"
+        )
+    if answer.searched_for:
+        parts.append(
+            f'<div class="kb-searched">Also searched for: {escape(", ".join(answer.searched_for))}</div>'
+        )
+    if not answer.answered:
+        parts.append(
+            "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong> "
+            "Nothing in them answers your question well enough to show. Try other words, "
+            "or ask the clinic directly. The nearest passages are below, for reference only.</div>"
+            if answer.hits
+            else "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong></div>"
+        )
+    return "".join(parts)
+
+
+def documents_html(records: list[DocumentRecord], built_at: str | None, generation: str | None) -> str:
+    rows = "".join(
+        "<tr>"
+        f'<td><a href="{escape(file_url(r.source))}" target="_blank" rel="noopener">{escape(r.title)}</a>'
+        f'<div class="kb-file">{escape(r.source)}</div>'
+        + (f'<div class="kb-notice">{escape(r.notice)}</div>' if r.notice else "")
+        + "</td>"
+        f"<td>{_KIND_LABELS.get(r.kind, escape(r.kind))}</td>"
+        f"<td>{r.pages if r.pages is not None else '—'}</td>"
+        f"<td>{r.passages}</td>"
+        f"<td>{escape(r.ingested_at.replace('T', ' ').replace('+00:00', ' UTC'))}</td>"
+        "</tr>"
+        for r in records
+    )
+    built = escape((built_at or "never").replace("T", " ").replace("+00:00", " UTC"))
+    return (
+        f'<p class="kb-built">{len(records)} documents, {sum(r.passages for r in records)} passages. '
+        f"Index built {built} (generation {escape(generation or '—')}).</p>"
+        '<table class="kb-documents"><thead><tr><th>Document</th><th>Type</th><th>Pages</th>'
+        f"<th>Passages</th><th>Ingested</th></tr></thead><tbody>{rows}</tbody></table>"
+    )

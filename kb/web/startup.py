@@ -1,0 +1,76 @@
+"""The app's start: open (or first build) the index, load the model, warm up, timed.
+
+``Startup`` runs in a thread of its own from the first lines of ``app.py``, so the index
+and the model load while the main thread imports gradio (about a second sooner on two
+cores, docs/BENCHMARKS.md "Start-up"). Kept out of app.py so the thread can start before
+app.py's own imports have run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from kb.config import Settings
+from kb.errors import IndexDamagedError, IndexFormatError, IndexNotFoundError
+from kb.search import KnowledgeBase
+
+
+def load_knowledge_base(settings: Settings, say: Callable[[str], None] = print) -> KnowledgeBase:
+    """Load the index, building it first (with progress on the console) if there is none,
+    or only one written by an older version (its cached vectors are reused)."""
+    from kb.embedding import Embedder
+
+    embedder = Embedder.for_settings(settings)
+    try:
+        return KnowledgeBase(settings, embedder)
+    except (IndexNotFoundError, IndexFormatError, IndexDamagedError) as exc:
+        # None yet, an older version's, or a damaged one with no complete generation to
+        # fall back on (kb.index.files.generation.open_current falls back when there is one).
+        from kb.ingest import ingest
+        from kb.ingest.progress import ConsoleProgress
+        from kb.ingest.report import format_report
+
+        why = {IndexFormatError: "of this version", IndexDamagedError: "that can be read"}.get(type(exc), "yet")
+        say(f"No index {why} in {settings.index_dir}/: building it from {settings.documents_dir}/ …")
+        with ConsoleProgress(enabled=True) as progress:
+            report = ingest(settings, embedder=embedder, progress=progress)
+        say(format_report(report, settings))
+        return KnowledgeBase(settings, embedder)
+
+
+class Startup(threading.Thread):
+    """Loads and warms the knowledge base in the background; ``result()`` waits for it.
+
+    ``laps`` holds the seconds of each part: "index" (opening, or building, it), "model"
+    and "warm-up" (the first answers' caches and the model's first calls).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="kb-startup", daemon=True)
+        self.settings = settings
+        self.laps: dict[str, float] = {}
+        self._kb: KnowledgeBase | None = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            began = time.perf_counter()
+            kb = load_knowledge_base(self.settings, say=lambda text: print(text, flush=True))
+            self.laps["index"], began = time.perf_counter() - began, time.perf_counter()
+            kb.embedder.load()  # a bad KB_MODEL is reported here
+            self.laps["model"], began = time.perf_counter() - began, time.perf_counter()
+            kb.warm_up()
+            self.laps["warm-up"] = time.perf_counter() - began
+            self._kb = kb
+        except BaseException as exc:  # handed to the main thread by result()
+            self._error = exc
+
+    def result(self) -> KnowledgeBase:
+        """The loaded knowledge base; raises what loading raised."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._kb
