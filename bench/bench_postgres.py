@@ -53,6 +53,8 @@ from kb.search import CANDIDATES, KnowledgeBase  # noqa: E402
 
 COMMAND = "python bench/bench_postgres.py"
 SCHEMA = "bench"
+#: The local server's settings for the benchmarks (the tests use PostgreSQL's defaults).
+SERVER = {"shared_buffers": "4GB", "max_wal_size": "8GB", "effective_cache_size": "12GB"}
 
 
 def log(message: str) -> None:
@@ -69,7 +71,9 @@ def database():
     from kb.index.postgres.local import INGEST_USER, LocalPostgres
 
     with tempfile.TemporaryDirectory(prefix="bench-pg-") as tmp:
-        server = LocalPostgres(Path(tmp) / "server").start()
+        # Sized as a database server would be for this machine: a quarter of its memory for
+        # shared buffers (the HNSW graph and the hot rows), and room for a big write's WAL.
+        server = LocalPostgres(Path(tmp) / "server", options=SERVER).start()
         try:
             yield server.url(INGEST_USER)
         finally:

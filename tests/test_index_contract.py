@@ -13,7 +13,7 @@ import pytest
 from kb.config import Settings
 from kb.errors import IndexDamagedError, IngestLockedError
 from kb.index import lexical, open_backend
-from kb.index.base import NewGeneration
+from kb.index.base import Cosines, NewGeneration
 from kb.ingest import ingest
 from kb.search import KnowledgeBase
 
@@ -153,3 +153,17 @@ def test_votes_are_kept_newest_first(backend_settings: Settings, backend) -> Non
     assert [(v.question, v.vote) for v in votes.recent()] == [("Parking?", "not helpful"), ("Does it hurt?", "helpful")]
     with pytest.raises(Exception, match="vote must be one of"):
         votes.record("q", "p", "meh")
+
+
+def test_cosines_are_the_vectors_cosines_wherever_computed(backend_settings: Settings, embedder) -> None:
+    # No passage mirrored in memory: Postgres computes the cosines in the database.
+    settings = _ingested(backend_settings.with_changes(full_scan_passages=0), embedder)
+    generation = open_backend(settings).open_generation()
+    query = embedder.encode_query("How long until I can wear makeup?")
+    for rows in (None, np.array([0, 2, 3]), np.array([3, 1])):
+        found, expected = generation.cosines(query, rows), Cosines.of(generation.scoring_data(rows), query)
+        for name in ("passage", "sentence", "heading"):
+            assert np.allclose(getattr(found, name), getattr(expected, name), atol=1e-5), name
+        for name in ("offsets", "is_statement", "is_question"):
+            assert np.array_equal(getattr(found, name), getattr(expected, name)), name
+    generation.close()

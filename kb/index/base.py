@@ -129,6 +129,32 @@ class ScoringData:
     heading_of: np.ndarray  # (n,) int64: row in heading_vectors of each passage's heading
 
 
+@dataclass(frozen=True)
+class Cosines:
+    """The query vector's cosine to each passage given, to their sentences (grouped passage
+    by passage as in ``ScoringData``) and to each passage's heading: all the search needs of
+    the vectors."""
+
+    passage: np.ndarray  # (n,) float32
+    sentence: np.ndarray  # (m,) float32
+    offsets: np.ndarray  # (n + 1,) int64
+    is_statement: np.ndarray  # (m,) bool
+    is_question: np.ndarray  # (m,) bool
+    heading: np.ndarray  # (n,) float32
+
+    @classmethod
+    def of(cls, data: ScoringData, vector: np.ndarray) -> Cosines:
+        # Vectors are L2-normalized, so inner product == cosine similarity.
+        return cls(
+            (data.passage_vectors @ vector).astype(np.float32),
+            (data.sentence_vectors @ vector).astype(np.float32),
+            data.offsets,
+            data.is_statement,
+            data.is_question,
+            (data.heading_vectors @ vector).astype(np.float32)[data.heading_of],
+        )
+
+
 class Lexical(ABC):
     """The generation's BM25 keyword index, as the search reads it."""
 
@@ -191,6 +217,11 @@ class Generation(ABC):
     @abstractmethod
     def scoring_data(self, rows: np.ndarray | None) -> ScoringData:
         """Vectors and sentence flags of the given passage rows (None: every row)."""
+
+    def cosines(self, vector: np.ndarray, rows: np.ndarray | None) -> Cosines:
+        """The query vector's cosines to the given passages, their sentences and headings
+        (None: every row). A backend may compute them where the vectors are."""
+        return Cosines.of(self.scoring_data(rows), vector)
 
     @abstractmethod
     def passages_at(self, rows: Sequence[int]) -> list[Passage]:

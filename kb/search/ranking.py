@@ -113,25 +113,25 @@ def signals_for(
         rows = np.arange(generation.passage_count)
     if rows is not None:
         keyword = keyword[rows]
-    data = generation.scoring_data(rows)
-    n = len(data.passage_vectors)
-    passage = (data.passage_vectors @ vector).astype(np.float32)
+    found = generation.cosines(vector, rows)
+    n = len(found.passage)
+    passage = found.passage
     question = heading = np.zeros(n, dtype=np.float32)
     # Sentences are always scored: the best one is the highlight, whatever the weights.
-    cosines = data.sentence_vectors @ vector
-    owner = np.repeat(np.arange(n), np.diff(data.offsets))
-    statements = np.where(data.is_statement, cosines, -1.0).astype(np.float32)
+    cosines = found.sentence
+    owner = np.repeat(np.arange(n), np.diff(found.offsets))
+    statements = np.where(found.is_statement, cosines, -1.0).astype(np.float32)
     best = np.full(n, -1.0, dtype=np.float32)
     if len(cosines):
         np.maximum.at(best, owner, statements)
         if "question" in needed:
             question = np.zeros(n, dtype=np.float32)
-            np.maximum.at(question, owner, np.where(data.is_question, cosines, 0.0).astype(np.float32))
+            np.maximum.at(question, owner, np.where(found.is_question, cosines, 0.0).astype(np.float32))
     sentence = np.where(best < 0, passage, best)  # no statement: the passage stands in
     if "heading" in needed:
-        heading = (data.heading_vectors @ vector)[data.heading_of].astype(np.float32)
+        heading = found.heading
     clock.lap("vectors")
-    return Signals(rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, data.offsets)
+    return Signals(rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, found.offsets)
 
 
 def _candidates(generation: Generation, vector: np.ndarray, keyword: np.ndarray, k: int) -> np.ndarray:

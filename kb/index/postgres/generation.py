@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from kb.index import lexical
-from kb.index.base import MIN_SENTENCE_WORDS, DocumentRecord, Generation, Lexical, ScoringData
+from kb.index.base import MIN_SENTENCE_WORDS, Cosines, DocumentRecord, Generation, Lexical, ScoringData
 from kb.index.postgres.connection import translated
 from kb.reading.chunking import Passage
 
@@ -73,6 +73,34 @@ class PostgresGeneration(Generation):
         if self._mirror is not None:
             return _subset(self._mirror, rows)
         return self._read_scoring_data(rows)
+
+    def cosines(self, vector: np.ndarray, rows: np.ndarray | None) -> Cosines:
+        if self._mirror is not None:
+            return Cosines.of(_subset(self._mirror, rows), vector)
+        # Computed where the vectors are: only numbers travel, never the vectors.
+        wanted = (np.arange(self._count) if rows is None else np.asarray(rows, dtype=np.int64)).tolist()
+        query = np.asarray(vector, dtype=np.float32)
+        with self._connection() as conn:
+            p_rows, p_cos, h_cos = conn.execute(_COSINES["passages"].format(s=self._s), (query, wanted)).fetchone()
+            s_owner, s_words, s_question, s_cos = conn.execute(
+                _COSINES["sentences"].format(s=self._s), (query, wanted)
+            ).fetchone()
+        at = {r: i for i, r in enumerate(p_rows or [])}
+        order = np.array([at[r] for r in wanted], dtype=np.int64)
+        position = {r: i for i, r in enumerate(wanted)}
+        owner = np.array([position[r] for r in s_owner or []], dtype=np.int64)
+        grouped = np.argsort(owner, kind="stable")
+        words = np.array(s_words or [], dtype=np.int64)[grouped]
+        question = np.array(s_question or [], dtype=bool)[grouped]
+        # <#> is the negative inner product (pgvector orders by it ascending).
+        return Cosines(
+            -np.array(p_cos or [], dtype=np.float32)[order],
+            -np.array(s_cos or [], dtype=np.float32)[grouped],
+            np.append(0, np.cumsum(np.bincount(owner, minlength=len(wanted)))).astype(np.int64),
+            ~question & (words >= MIN_SENTENCE_WORDS),
+            question,
+            -np.array(h_cos or [], dtype=np.float32)[order],
+        )
 
     def _read_scoring_data(self, rows: np.ndarray | None) -> ScoringData:
         # Each table's vectors travel as one bytea (pgvector's binary form, end to end) with
@@ -191,6 +219,22 @@ class PostgresLexical(Lexical):
             return 0.0
         return lexical.attainable(self._best.get, self._rarest, stems)
 
+
+#: The query's cosines (negated) to the given passages, their headings and their sentences, with
+#: the rows and flags, as arrays in row order.
+_COSINES = {
+    "passages": sql.SQL(
+        "SELECT array_agg(p.row ORDER BY p.row), array_agg(p.embedding <#> q.v ORDER BY p.row), "
+        "array_agg(h.embedding <#> q.v ORDER BY p.row) "
+        "FROM (SELECT %s::vector AS v) q, {s}.passages p JOIN {s}.headings h ON h.row = p.heading "
+        "WHERE p.row = ANY(%s)"
+    ),
+    "sentences": sql.SQL(
+        "SELECT array_agg(s.passage_row ORDER BY s.row), array_agg(s.words ORDER BY s.row), "
+        "array_agg(s.question ORDER BY s.row), array_agg(s.embedding <#> q.v ORDER BY s.row) "
+        "FROM (SELECT %s::vector AS v) q, {s}.sentences s WHERE s.passage_row = ANY(%s)"
+    ),
+}
 
 #: Rows' numbers (and flags) as arrays and their vectors as one bytea, in row order.
 _AGGREGATE = {

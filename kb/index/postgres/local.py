@@ -36,7 +36,9 @@ DEFAULT_PORT = 25432
 class LocalPostgres:
     """A server in ``folder`` (data, socket, log, passwords), started and stopped by hand."""
 
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    def __init__(self, folder: Path, port: int | None = None, options: dict[str, str] | None = None) -> None:
+        #: Server settings for this run (``-c name=value``), e.g. {"shared_buffers": "2GB"}.
+        self.options = dict(options or {})
         self.folder = Path(folder).resolve()
         self.data = self.folder / "data"
         self.socket_dir = self.folder / "socket"
@@ -62,9 +64,13 @@ class LocalPostgres:
         fresh = not (self.data / "PG_VERSION").exists()
         if fresh:
             self._init(POSTGRES_BIN_PATH)
+        pid = self.pid()
+        if pid and _alive(pid):
+            return self  # already running (make postgres, twice)
         self.socket_dir.mkdir(exist_ok=True)
         self._chown(self.socket_dir)
         options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}"
+        options += "".join(f" -c {name}={value}" for name, value in self.options.items())
         self._run(
             [
                 str(POSTGRES_BIN_PATH / "pg_ctl"),
