@@ -30,6 +30,7 @@ BENCHMARKS = {
     "load": "bench.bench_load",
     "scale": "bench.bench_scale",
     "search_scale": "bench.bench_search_scale",
+    "postgres": "bench.bench_postgres",
 }
 #: Arguments each benchmark gets in a full run: BM25 at scale is measured by search_scale.
 FULL = {"load": ["--seconds", "10"], "scale": ["--skip-lexical"]}
@@ -37,6 +38,7 @@ FULL = {"load": ["--seconds", "10"], "scale": ["--skip-lexical"]}
 MARKER = "<!-- Everything below is written by `make bench` (python -m bench). -->"
 #: Arguments each benchmark gets under --quick (a few minutes in all).
 QUICK = {"startup": ["--runs", "1"], "memory": []}
+# The 30-minute soak on each backend runs on its own: python bench/bench_soak.py.
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,8 @@ def test_postgres_answers_every_evaluation_question_as_the_files_backend(
         assert [h.highlight for h in b.hits] == [h.highlight for h in a.hits]
         assert [round(h.score, 5) for h in b.hits] == [round(h.score, 5) for h in a.hits]
         assert (b.answered, b.urgent, b.searched_for) == (a.answered, a.urgent, a.searched_for)
+    assert on_pg.generation.lexical.stems() == on_files.generation.lexical.stems()
+
     def same(records):  # ingested at another moment
         return [dataclasses.replace(r, ingested_at="") for r in records]
 

@@ -93,3 +93,24 @@ def test_the_length_grouped_vocabulary_finds_what_a_scan_of_every_word_finds() -
         limit = 1 if len(word) <= 7 else 2
         scan = process.extractOne(word, words, scorer=DamerauLevenshtein.distance, score_cutoff=limit)
         assert grouped.nearest(word, limit) == (scan[0] if scan else None), word
+
+
+def test_spelling_ties_do_not_depend_on_the_process_that_built_the_index() -> None:
+    """bm25s numbers its words in an order that follows the building process's hash seed;
+    the spelling vocabulary is ordered by how many passages hold a word, then alphabetically."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from kb.index.lexical import LexicalIndex\n"
+        "ix = LexicalIndex.build(['pills and tablets', 'an illness', 'a filled form', 'pills again'])\n"
+        "print(ix.stems())\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert seen == {"['pill', 'again', 'fill', 'form', 'ill', 'tablet']\n"}

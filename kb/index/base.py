@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -168,8 +168,10 @@ class Lexical(ABC):
         """Whether any passage has the stem."""
 
     @abstractmethod
-    def stems(self) -> Collection[str]:
-        """Every stem the index knows (the spelling fixes' vocabulary)."""
+    def stems(self) -> list[str]:
+        """Every stem the index knows (the spelling fixes' vocabulary), in the order spelling
+        ties are broken: the stem in the most passages first, then alphabetically. (bm25s's
+        own order depends on the hash seed of the process that built the index.)"""
 
     @abstractmethod
     def scores(self, stems: list[str]) -> np.ndarray:
@@ -457,6 +459,11 @@ def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int,
     for row, passage in enumerate(passages):
         for (start, end), text in zip(passage.sentences, passage.sentence_texts(), strict=True):
             yield row, start, end, text
+
+
+def by_frequency(counts: dict[str, int]) -> list[str]:
+    """Stems, the one in the most passages first, then alphabetically (``Lexical.stems``)."""
+    return sorted(counts, key=lambda stem: (-counts[stem], stem))
 
 
 def check_compatible(manifest: dict, model: str, where: str, option: str = "") -> None:

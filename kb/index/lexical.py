@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from kb.index.base import Lexical
+from kb.index.base import Lexical, by_frequency
 
 #: Words of the query that carry no intent, on top of the indexed stopwords.
 QUERY_STOPWORDS = "en_plus"
@@ -112,8 +112,13 @@ class LexicalIndex(Lexical):
     def knows(self, stem_: str) -> bool:
         return self._retriever is not None and stem_ in self._retriever.vocab_dict
 
-    def stems(self) -> Collection[str]:
-        return self._retriever.vocab_dict.keys() if self._retriever is not None else ()
+    def stems(self) -> list[str]:
+        if self._retriever is None:
+            return []
+        indptr = self._retriever.scores["indptr"]
+        passages = np.diff(indptr)
+        vocab = self._retriever.vocab_dict
+        return by_frequency({s: int(passages[i]) for s, i in vocab.items() if i < len(passages)})
 
     def _ids(self, stems: list[str]) -> list[int]:
         vocab = self._retriever.vocab_dict

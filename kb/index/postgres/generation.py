@@ -15,7 +15,7 @@ once written, so the mirror cannot go stale.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -24,7 +24,15 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from kb.index import lexical
-from kb.index.base import MIN_SENTENCE_WORDS, Cosines, DocumentRecord, Generation, Lexical, ScoringData
+from kb.index.base import (
+    MIN_SENTENCE_WORDS,
+    Cosines,
+    DocumentRecord,
+    Generation,
+    Lexical,
+    ScoringData,
+    by_frequency,
+)
 from kb.index.postgres.connection import translated
 from kb.reading.chunking import Passage
 
@@ -197,15 +205,17 @@ class PostgresLexical(Lexical):
         self.size = int(stats["size"])
         self.surface = dict(stats.get("surface", {}))
         self._rarest = float(stats.get("rarest", 0.0))
-        query = sql.SQL("SELECT stem, best FROM {}.terms ORDER BY n").format(generation._s)
+        query = sql.SQL("SELECT stem, best, octet_length(rows) / 4 FROM {}.terms").format(generation._s)
         with generation._connection() as conn:
-            self._best = dict(conn.execute(query).fetchall())
+            found = conn.execute(query).fetchall()
+        self._best = {stem: best for stem, best, _ in found}
+        self._stems = by_frequency({stem: passages for stem, _, passages in found})
 
     def knows(self, stem: str) -> bool:
         return stem in self._best
 
-    def stems(self) -> Collection[str]:
-        return self._best.keys()
+    def stems(self) -> list[str]:
+        return self._stems
 
     def scores(self, stems: list[str]) -> np.ndarray:
         known = [s for s in stems if s in self._best]

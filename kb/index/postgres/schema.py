@@ -81,8 +81,7 @@ def generation_tables(schema: str, dimension: int) -> sql.Composed:
             embedding vector({d}) NOT NULL);
         CREATE TABLE {s}.headings (row integer PRIMARY KEY, embedding vector({d}) NOT NULL);
         CREATE TABLE {s}.terms (
-            stem text PRIMARY KEY, n integer NOT NULL, best real NOT NULL, rows bytea NOT NULL,
-            weights bytea NOT NULL);
+            stem text PRIMARY KEY, best real NOT NULL, rows bytea NOT NULL, weights bytea NOT NULL);
         -- Postings are read whole and are already compact: stored uncompressed, read fast.
         ALTER TABLE {s}.terms ALTER COLUMN rows SET STORAGE EXTERNAL,
                               ALTER COLUMN weights SET STORAGE EXTERNAL;

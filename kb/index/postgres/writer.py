@@ -205,13 +205,13 @@ def _copy_terms(conn: psycopg.Connection, s: sql.Identifier, lexical) -> int:
     with (
         conn.cursor() as cur,
         cur.copy(
-            sql.SQL("COPY {}.terms (stem, n, best, rows, weights) FROM STDIN WITH (FORMAT BINARY)").format(s)
+            sql.SQL("COPY {}.terms (stem, best, rows, weights) FROM STDIN WITH (FORMAT BINARY)").format(s)
         ) as copy,
     ):
-        copy.set_types(["text", "int4", "float4", "bytea", "bytea"])
+        copy.set_types(["text", "float4", "bytea", "bytea"])
         for stem, best, rows, weights in lexical.postings():
             copy.write_row(
-                (stem, count, best, np.ascontiguousarray(rows).tobytes(), np.ascontiguousarray(weights).tobytes())
+                (stem, best, np.ascontiguousarray(rows).tobytes(), np.ascontiguousarray(weights).tobytes())
             )
             count += 1
     return count
