@@ -208,11 +208,12 @@ def beir_kb(
 
 
 def _built(settings: Settings, name: str, embedder: Embedder) -> KnowledgeBase:
-    """The collection ingested (incrementally) where KB_DATABASE_URL says: the index folder
+    """The collection ingested (incrementally) where KB_(INGEST_)DATABASE_URL says: the index folder
     in the cache, or a schema of its own in Postgres (``eval_<name>``). A Postgres ingest
     first takes the vectors the files backend already embedded for it, so the slow
     embedding happens once for both backends."""
-    database = Settings.from_env().database_url
+    env = Settings.from_env()
+    database = env.ingest_database_url or env.database_url  # it writes the collections
     if database:
         files = FilesBackend(settings)
         settings = settings.with_changes(database_url=database, pg_schema=f"eval_{name}")

@@ -88,11 +88,14 @@ def main(argv: list[str] | None = None) -> int:
             vector_index=args.vector_index,
             passage_tokens=args.passage_tokens,
         )
+        # Ingest writes: with Postgres, as the writing role when one is given apart.
+        settings = settings.with_changes(database_url=settings.ingest_database_url)
         if args.explain is not None:
             print(explain_file(args.explain, settings))
             return EXIT_OK
         embedder = Embedder.for_settings(settings)
         if args.worker:
+            embedder.load()  # before saying ready: the first claimed item should not wait for it
             print(f"Ingest worker ready: {index_location(settings)}", flush=True)
             done = serve(settings, embedder, args.idle_exit)
             print(f"Ingest worker stopped after {done} work items.", flush=True)

@@ -14,7 +14,7 @@ and finds, and what a second ingest worker adds.
   by two (the ingest itself and ``python ingest.py --worker``), each held to one thread, so
   the ratio is what a second machine would add.
 
-The database is ``KB_DATABASE_URL`` (a role that can write) when set, else a local server
+The database is ``KB_INGEST_DATABASE_URL`` or ``KB_DATABASE_URL`` (a role that can write) when set, else a local server
 started for the run (kb/index/postgres/local.py). Loopback only; every run is bounded.
 """
 
@@ -64,7 +64,8 @@ def log(message: str) -> None:
 @contextmanager
 def database():
     """A writer's URL: KB_DATABASE_URL, or a local server for the run."""
-    given = Settings.from_env().database_url
+    env = Settings.from_env()
+    given = env.ingest_database_url or env.database_url
     if given:
         yield given
         return
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--only", default="shipped,scale,workers")
     parser.add_argument("--sizes", default="100000", help="generated passage counts, comma-separated")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--documents", type=int, default=60, help="generated documents for the workers run")
+    parser.add_argument("--documents", type=int, default=400, help="generated documents for the workers run")
     parser.add_argument("--quick", action="store_true", help="20,000 passages, 20 documents")
     args = parser.parse_args(argv)
     sizes = [20_000] if args.quick else [int(s) for s in args.sizes.split(",")]

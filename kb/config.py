@@ -163,8 +163,9 @@ class Settings:
     #: The URL the staff page's re-ingest worker writes with (default: ``database_url``).
     ingest_database_url: str | None = field(default=None, repr=False)
     #: pgvector's HNSW candidate list (``hnsw.ef_search``) for the passages' nearest
-    #: neighbours; raised to the search's depth when that is larger (docs/SCALING.md).
-    pg_ef_search: int = 100
+    #: neighbours; raised to the search's depth when that is larger. 400 reached recall@10
+    #: 0.990 at 100,000 generated passages (100: 0.931, 200: 0.969; docs/BENCHMARKS.md).
+    pg_ef_search: int = 400
     #: The Postgres schema of this collection's shared tables; generations are the schemas
     #: ``<pg_schema>_g<number>``. Several collections can share one database by name.
     pg_schema: str = "kb"

@@ -167,3 +167,24 @@ def test_cosines_are_the_vectors_cosines_wherever_computed(backend_settings: Set
         for name in ("offsets", "is_statement", "is_question"):
             assert np.array_equal(getattr(found, name), getattr(expected, name)), name
     generation.close()
+
+
+def test_many_processes_may_start_on_a_new_collection_at_once(backend_settings: Settings) -> None:
+    """An ingest and its workers starting together each make the shared tables if missing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def start(_: int) -> int:
+        backend = open_backend(backend_settings)
+        try:
+            with backend.ingest_lock():
+                pass
+            cache = backend.embedding_cache(4)
+            cache.close()
+            return 1
+        except IngestLockedError:
+            return 1  # another one held the lock at that moment: fine
+        finally:
+            backend.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        assert sum(pool.map(start, range(12))) == 12

@@ -154,6 +154,9 @@ class PostgresBackend(IndexBackend):
     def prepare(self, conn: psycopg.Connection) -> None:
         """Create the shared tables if this collection has none yet (writers only)."""
         with conn.transaction():
+            # Workers and an ingest may start together on a new collection: one at a time
+            # here, or two CREATE ... IF NOT EXISTS can still collide.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"kb-prepare:{self.shared}",))
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.shared)))
             conn.execute(tables.shared_tables(self.shared))
             tables.grant_reading(conn, self.shared, votes_in=self.shared)
