@@ -122,8 +122,6 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration, seconds: di
             ).format(sh),
             (name,),
         )
-        # Delivered at commit: app servers listening switch at once (they also poll).
-        conn.execute("SELECT pg_notify(%s, %s)", (notify_channel(shared), name))
     clock.lap("switch")
     return name
 
@@ -136,10 +134,6 @@ class _Steps:
         now = time.perf_counter()
         self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
         self._last = now
-
-
-def notify_channel(shared: str) -> str:
-    return f"{shared}_generation"
 
 
 def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) -> None:
