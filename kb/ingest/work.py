@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -31,27 +30,6 @@ from kb.reading import documents as docs
 from kb.reading.chunking import Passage, split_document
 
 logger = logging.getLogger(__name__)
-
-#: Called with (stage, done, total); stages are "read", "embed" and "write".
-IngestProgress = Callable[[str, int, int], None]
-
-_PACKAGES = (
-    "clinic-kb",
-    "sentence-transformers",
-    "transformers",
-    "torch",
-    "onnxruntime",
-    "tokenizers",
-    "faiss-cpu",
-    "bm25s",
-    "PyStemmer",
-    "pypdf",
-    "python-docx",
-    "beautifulsoup4",
-    "markdown-it-py",
-    "numpy",
-)
-
 
 def serve(settings: Settings, embedder: Embedder | None = None, idle_seconds: float | None = None) -> int:
     """Be an ingest worker: do a share of every ingest run on the same database (reading

@@ -93,20 +93,14 @@ class PostgresGeneration(Generation):
             s_owner, s_words, s_question, s_cos = conn.execute(
                 _COSINES["sentences"].format(s=self._s), (query, wanted)
             ).fetchone()
-        at = {r: i for i, r in enumerate(p_rows or [])}
-        order = np.array([at[r] for r in wanted], dtype=np.int64)
-        position = {r: i for i, r in enumerate(wanted)}
-        owner = np.array([position[r] for r in s_owner or []], dtype=np.int64)
-        grouped = np.argsort(owner, kind="stable")
-        words = np.array(s_words or [], dtype=np.int64)[grouped]
-        question = np.array(s_question or [], dtype=bool)[grouped]
+        order, grouped, offsets, is_statement, is_question = _arrange(wanted, p_rows, s_owner, s_words, s_question)
         # <#> is the negative inner product (pgvector orders by it ascending).
         return Cosines(
             -np.array(p_cos or [], dtype=np.float32)[order],
             -np.array(s_cos or [], dtype=np.float32)[grouped],
-            np.append(0, np.cumsum(np.bincount(owner, minlength=len(wanted)))).astype(np.int64),
-            ~question & (words >= MIN_SENTENCE_WORDS),
-            question,
+            offsets,
+            is_statement,
+            is_question,
             -np.array(h_cos or [], dtype=np.float32)[order],
         )
 
@@ -123,21 +117,14 @@ class PostgresGeneration(Generation):
             heading_rows = sorted(set(p_headings or []))
             h_rows, h_blob = conn.execute(_AGGREGATE["headings"].format(self._s), (heading_rows,)).fetchone()
         dimension = int(self.manifest["dimension"])
-        at = {r: i for i, r in enumerate(p_rows or [])}
-        order = np.array([at[r] for r in wanted], dtype=np.int64)
-        position = {r: i for i, r in enumerate(wanted)}
-        # Sentences come in row order, which is passage order: grouped by position here.
-        owner = np.array([position[r] for r in s_owner or []], dtype=np.int64)
-        grouped = np.argsort(owner, kind="stable")
-        words = np.array(s_words or [], dtype=np.int64)[grouped]
-        question = np.array(s_question or [], dtype=bool)[grouped]
+        order, grouped, offsets, is_statement, is_question = _arrange(wanted, p_rows, s_owner, s_words, s_question)
         heading_at = {h: i for i, h in enumerate(h_rows or [])}
         return ScoringData(
             _vectors(p_blob, dimension)[order],
             _vectors(s_blob, dimension)[grouped],
-            np.append(0, np.cumsum(np.bincount(owner, minlength=len(wanted)))).astype(np.int64),
-            ~question & (words >= MIN_SENTENCE_WORDS),
-            question,
+            offsets,
+            is_statement,
+            is_question,
             _vectors(h_blob, dimension),
             np.array([heading_at[p_headings[i]] for i in order], dtype=np.int64),
         )
@@ -262,6 +249,21 @@ _AGGREGATE = {
         "FROM {}.headings WHERE row = ANY(%s)"
     ),
 }
+
+
+def _arrange(wanted: list[int], p_rows, s_owner, s_words, s_question) -> tuple:
+    """From rows as the database sent them (in row order) to the positions of ``wanted``:
+    the passages' order, the sentences' order (grouped passage by passage), their offsets,
+    and which sentences are statements and questions."""
+    at = {r: i for i, r in enumerate(p_rows or [])}
+    order = np.array([at[r] for r in wanted], dtype=np.int64)
+    position = {r: i for i, r in enumerate(wanted)}
+    owner = np.array([position[r] for r in s_owner or []], dtype=np.int64)
+    grouped = np.argsort(owner, kind="stable")
+    words = np.array(s_words or [], dtype=np.int64)[grouped]
+    question = np.array(s_question or [], dtype=bool)[grouped]
+    offsets = np.append(0, np.cumsum(np.bincount(owner, minlength=len(wanted)))).astype(np.int64)
+    return order, grouped, offsets, ~question & (words >= MIN_SENTENCE_WORDS), question
 
 
 def _vectors(blob: bytes | None, dimension: int) -> np.ndarray:
