@@ -236,7 +236,7 @@ def pg_build(size: int, settings: Settings, embedder: Embedder, base: np.ndarray
         NewGeneration(manifest, records, passages, vectors, sentence_vectors, heading_vectors, plan, glossary)
     )
     row = {"write": dict(backend.write_seconds), "server_peak": sampler.stop(), "vectors": vectors}
-    row["ef_search"] = plan.search_params.get("ef_search")
+    row["ef_search"] = settings.pg_ef_search
     import psycopg
 
     with psycopg.connect(settings.database_url) as conn:

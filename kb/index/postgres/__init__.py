@@ -130,9 +130,7 @@ class PostgresBackend(IndexBackend):
 
     # --- writing ----------------------------------------------------------------------
     def plan_index(self, passages: int, setting: str) -> IndexPlan:
-        return writer.hnsw_plan(
-            passages, setting, self.settings.full_scan_passages, self.settings.pg_ef_search
-        )
+        return writer.hnsw_plan(passages, setting, self.settings.full_scan_passages)
 
     def _writing(self, autocommit: bool = True) -> psycopg.Connection:
         conn = connect(self.url, writer=True, autocommit=autocommit)

@@ -36,18 +36,20 @@ HNSW_EF_CONSTRUCTION = 64
 BUILD_MEMORY = "2GB"
 
 
-def hnsw_plan(n: int, setting: str, full_scan_passages: int, ef_search: int) -> IndexPlan:
+def hnsw_plan(n: int, setting: str, full_scan_passages: int) -> IndexPlan:
     """The passages' vector index in Postgres: none (an exact scan; small collections are
     scored whole from memory anyway) up to ``full_scan_passages``, HNSW above. "Flat" asks
-    for exact search at any size; any other FAISS setting means HNSW here."""
+    for exact search at any size; any other FAISS setting means HNSW here. ``ef_search`` is
+    not part of the plan: it is a query-time setting (``Settings.pg_ef_search``), changed
+    without writing a new generation."""
     setting = setting.strip()
     if setting.lower() == "flat" or (setting.lower() == "auto" and n <= full_scan_passages):
         why = "set to 'Flat'" if setting.lower() == "flat" else f"{n:,} passages are scored whole"
         return IndexPlan(
             "exact", exact=True, chosen_by="setting" if setting.lower() == "flat" else "auto", reason=why
         )
-    params = {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": ef_search}
-    reason = f"{n:,} passages: pgvector HNSW, ef_search {ef_search} (raised to the search's depth)"
+    params = {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
+    reason = f"{n:,} passages: pgvector HNSW, searched with KB_PG_EF_SEARCH (raised to the search's depth)"
     if setting.lower() != "auto":
         reason += f"; {setting!r} was set, which Postgres serves with HNSW"
     return IndexPlan(
