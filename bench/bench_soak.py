@@ -59,7 +59,9 @@ def _open_files(pid: int) -> int:
         return 0
 
 
-def soak(backend: str, minutes: float, every: float, url: str | None, app_url: str | None) -> dict:
+def soak(
+    backend: str, minutes: float, every: float, url: str | None, app_url: str | None, admin_url: str | None
+) -> dict:
     from test_app import RunningApp
 
     questions = eval_questions(400)
@@ -82,7 +84,9 @@ def soak(backend: str, minutes: float, every: float, url: str | None, app_url: s
                 n = offset
                 while not stop.is_set():
                     began = time.perf_counter()
-                    got = http.get(app.url + "api/search", params={"q": questions[n % len(questions)], "k": 5})
+                    got = http.get(
+                        app.url + "api/search", params={"q": questions[n % len(questions)], "k": 5}
+                    )
                     latencies.append((time.perf_counter() - began) * 1000)
                     if got.status_code != 200:
                         failures.append(f"{got.status_code} {got.text[:120]}")
@@ -102,7 +106,7 @@ def soak(backend: str, minutes: float, every: float, url: str | None, app_url: s
                         "t": time.monotonic() - began,
                         "rss": _status(app.process.pid, "VmRSS"),
                         "fds": _open_files(app.process.pid),
-                        "connections": _connections(url) if backend == "postgres" else None,
+                        "connections": _connections(admin_url) if backend == "postgres" else None,
                     }
                 )
                 if time.monotonic() >= next_ingest:
@@ -118,8 +122,16 @@ def soak(backend: str, minutes: float, every: float, url: str | None, app_url: s
                     if backend == "postgres":
                         environment |= {"KB_DATABASE_URL": url, "KB_PG_SCHEMA": "bench_soak"}
                     done = subprocess.run(
-                        [sys.executable, str(ROOT / "ingest.py"), "--quiet", "--no-golden", "--documents",
-                         str(settings.documents_dir), "--index", str(settings.index_dir)],
+                        [
+                            sys.executable,
+                            str(ROOT / "ingest.py"),
+                            "--quiet",
+                            "--no-golden",
+                            "--documents",
+                            str(settings.documents_dir),
+                            "--index",
+                            str(settings.index_dir),
+                        ],
                         env=environment,
                         capture_output=True,
                         timeout=600,
@@ -134,11 +146,14 @@ def soak(backend: str, minutes: float, every: float, url: str | None, app_url: s
     return {"samples": samples, "latencies": latencies, "failures": failures, "ingests": ingests}
 
 
-def _connections(url: str) -> int:
+def _connections(admin_url: str) -> int:
+    """The app's connections to the server (only an administrator sees other roles' sessions)."""
     import psycopg
 
-    with psycopg.connect(url) as conn:
-        return conn.execute("SELECT count(*) - 1 FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchone()[0]
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'kb_app' AND backend_type = 'client backend'"
+        ).fetchone()[0]
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -153,15 +168,16 @@ def main(argv: list[str] | None = None) -> str:
     command = (COMMAND + " " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     results = {}
     server = None
-    url = app_url = None
+    url = app_url = admin_url = None
     try:
         if "postgres" in args.backends:
             from kb.index.postgres.local import APP_USER, INGEST_USER, LocalPostgres
 
             server = LocalPostgres(Path(tempfile.mkdtemp(prefix="bench-soak-pg-")) / "server").start()
             url, app_url = server.url(INGEST_USER), server.url(APP_USER)
+            admin_url = server.url()
         for backend in args.backends.split(","):
-            results[backend] = soak(backend, args.minutes, args.every, url, app_url)
+            results[backend] = soak(backend, args.minutes, args.every, url, app_url, admin_url)
     finally:
         if server is not None:
             server.remove()
