@@ -212,8 +212,7 @@ def _built(settings: Settings, name: str, embedder: Embedder) -> KnowledgeBase:
     in the cache, or a schema of its own in Postgres (``eval_<name>``). A Postgres ingest
     first takes the vectors the files backend already embedded for it, so the slow
     embedding happens once for both backends."""
-    env = Settings.from_env()
-    database = env.ingest_database_url or env.database_url  # it writes the collections
+    database = Settings.from_env().for_writing().database_url  # it writes the collections
     if database:
         files = FilesBackend(settings)
         settings = settings.with_changes(database_url=database, pg_schema=f"eval_{name}")

@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             vector_index=args.vector_index,
             passage_tokens=args.passage_tokens,
         )
-        # Ingest writes: with Postgres, as the writing role when one is given apart.
-        settings = settings.with_changes(database_url=settings.ingest_database_url)
+        settings = settings.for_writing()
         if args.explain is not None:
             print(explain_file(args.explain, settings))
             return EXIT_OK

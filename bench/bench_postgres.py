@@ -64,8 +64,7 @@ def log(message: str) -> None:
 @contextmanager
 def database():
     """A writer's URL: KB_DATABASE_URL, or a local server for the run."""
-    env = Settings.from_env()
-    given = env.ingest_database_url or env.database_url
+    given = Settings.from_env().for_writing().database_url
     if given:
         yield given
         return

@@ -195,6 +195,11 @@ class Settings:
         if self.search_mode not in SEARCH_MODES:
             raise ValueError(f"search_mode {self.search_mode!r}: use one of {', '.join(SEARCH_MODES)}.")
 
+    def for_writing(self) -> Settings:
+        """The settings a writer of the index uses (ingest, its workers, the staff page's
+        re-ingest): with Postgres, the writing role's URL when one is given apart."""
+        return self.with_changes(database_url=self.ingest_database_url)
+
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced; ``None`` values are ignored."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -129,6 +129,16 @@ class ScoringData:
     heading_of: np.ndarray  # (n,) int64: row in heading_vectors of each passage's heading
 
 
+def pick_sentences(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sentence rows of the given passage positions, grouped passage by passage, and
+    their offsets (``ScoringData.offsets`` for that subset), from the offsets of all."""
+    starts, ends = offsets[rows], offsets[rows + 1]
+    counts = ends - starts
+    subset = np.append(0, np.cumsum(counts)).astype(np.int64)
+    picked = np.arange(subset[-1], dtype=np.int64) + np.repeat(starts - subset[:-1], counts)
+    return picked, subset
+
+
 @dataclass(frozen=True)
 class Cosines:
     """The query vector's cosine to each passage given, to their sentences (grouped passage

@@ -68,8 +68,7 @@ class IngestJob:
             cwd=Path(__file__).resolve().parents[2],  # the project, where kb/ is
         )
         # The worker writes the index: with Postgres, as the role that may (the app's reads).
-        writer = settings.with_changes(database_url=settings.ingest_database_url)
-        self._process.stdin.write(json.dumps(_settings_json(writer)))
+        self._process.stdin.write(json.dumps(_settings_json(settings.for_writing())))
         self._process.stdin.close()
         self._reader = threading.Thread(target=self._read, name="ingest-worker-reader", daemon=True)
         self._reader.start()

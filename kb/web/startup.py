@@ -35,7 +35,7 @@ def load_knowledge_base(settings: Settings, say: Callable[[str], None] = print) 
         why = {IndexFormatError: "of this version", IndexDamagedError: "that can be read"}.get(type(exc), "yet")
         say(f"No index {why} in {settings.index_dir}/: building it from {settings.documents_dir}/ …")
         with ConsoleProgress(enabled=True) as progress:
-            report = ingest(settings, embedder=embedder, progress=progress)
+            report = ingest(settings.for_writing(), embedder=embedder, progress=progress)
         say(format_report(report, settings))
         return KnowledgeBase(settings, embedder)
 

@@ -33,6 +33,7 @@ from kb.index.base import (
     DocumentRecord,
     ScoringData,
     heading_text,
+    pick_sentences,
 )
 from kb.index.files.folder import (
     CURRENT,
@@ -137,13 +138,11 @@ class Generation(base.Generation):
                 self.passage_heading,
             )
         rows = np.arange(self.passage_count) if rows is None else np.asarray(rows, dtype=np.int64)
-        starts, ends = self.sentence_bounds[rows], self.sentence_bounds[rows + 1]
-        picked = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]])
-        picked = picked.astype(np.int64)
+        picked, offsets = pick_sentences(self.sentence_bounds, rows)
         return ScoringData(
             self.passage_vectors_at(rows),
             self.sentence_matrix[picked],
-            np.append(0, np.cumsum(ends - starts)).astype(np.int64),
+            offsets,
             self.sentence_is_statement[picked],
             self.sentence_is_question[picked],
             self.heading_matrix,

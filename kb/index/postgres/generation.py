@@ -32,6 +32,7 @@ from kb.index.base import (
     Lexical,
     ScoringData,
     by_frequency,
+    pick_sentences,
 )
 from kb.index.postgres.connection import translated
 from kb.reading.chunking import Passage
@@ -279,14 +280,11 @@ def _subset(data: ScoringData, rows: np.ndarray | None) -> ScoringData:
     if rows is None:
         return data
     rows = np.asarray(rows, dtype=np.int64)
-    starts, ends = data.offsets[rows], data.offsets[rows + 1]
-    picked = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]]).astype(
-        np.int64
-    )
+    picked, offsets = pick_sentences(data.offsets, rows)
     return ScoringData(
         data.passage_vectors[rows],
         data.sentence_vectors[picked],
-        np.append(0, np.cumsum(ends - starts)).astype(np.int64),
+        offsets,
         data.is_statement[picked],
         data.is_question[picked],
         data.heading_vectors,
