@@ -84,18 +84,22 @@ def soak(
                 n = offset
                 while not stop.is_set():
                     began = time.perf_counter()
-                    got = http.get(
-                        app.url + "api/search", params={"q": questions[n % len(questions)], "k": 5}
-                    )
+                    try:
+                        got = http.get(
+                            app.url + "api/search", params={"q": questions[n % len(questions)], "k": 5}
+                        )
+                    except httpx.HTTPError as exc:  # a reset connection is a failed request too
+                        failures.append(f"{type(exc).__name__}: {exc}")
+                    else:
+                        if got.status_code != 200:
+                            failures.append(f"{got.status_code} {got.text[:120]}")
                     latencies.append((time.perf_counter() - began) * 1000)
-                    if got.status_code != 200:
-                        failures.append(f"{got.status_code} {got.text[:120]}")
                     n += 7
 
         clients = [threading.Thread(target=client, args=(i,)) for i in range(4)]
         for c in clients:
             c.start()
-        samples, ingests = [], []
+        samples, ingests, marks = [], [], []
         began = time.monotonic()
         next_ingest = began + every * 60
         try:
@@ -137,13 +141,14 @@ def soak(
                         timeout=600,
                     )
                     ingests.append((time.perf_counter() - t, done.returncode))
+                    marks.append(len(samples))  # the samples taken before this re-ingest's end
                     log(f"{backend}: re-ingest {n} in {ingests[-1][0]:.0f} s (exit {done.returncode})")
         finally:
             stop.set()
             for c in clients:
                 c.join(timeout=60)
             app.stop()
-    return {"samples": samples, "latencies": latencies, "failures": failures, "ingests": ingests}
+    return {"samples": samples, "latencies": latencies, "failures": failures, "ingests": ingests, "marks": marks}
 
 
 def _connections(admin_url: str) -> int:
@@ -205,6 +210,27 @@ def main(argv: list[str] | None = None) -> str:
         )
         if r["failures"]:
             lines.append(f"\n{backend} failures (first 5): " + "; ".join(r["failures"][:5]))
+    lines += [
+        "",
+        "Resident memory after warm-up. Warm-up ends when the first re-ingest has switched in: the",
+        "first switch is when the app first holds two generations at once, and what it allocates",
+        "then is reused by every later switch. A leak shows as a climb over the later cycles.",
+        "",
+        "| backend | after warm-up | at each later re-ingest, MB | last | growth (max after warm-up) |",
+        "|---|---|---|---|---|",
+    ]
+    for backend, r in results.items():
+        mb = [x["rss"] / 2**20 for x in r["samples"]]
+        if not r["marks"] or r["marks"][0] >= len(mb):
+            lines.append(f"| {backend} | no re-ingest finished | | {mb[-1]:.0f} | |")
+            continue
+        warm = mb[r["marks"][0]]
+        later = [mb[m] for m in r["marks"][1:] if m < len(mb)]
+        after = mb[r["marks"][0] :]
+        lines.append(
+            f"| {backend} | {warm:.0f} MB | {', '.join(f'{x:.0f}' for x in later) or '-'} | {mb[-1]:.0f} MB | "
+            f"{(mb[-1] - warm) / warm:+.1%} ({(max(after) - warm) / warm:+.1%}) |"
+        )
     out = "\n".join(lines)
     print(out)
     return out

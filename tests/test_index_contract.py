@@ -1,7 +1,7 @@
 """The index interface's contract, kept by every backend (files, and Postgres on a real
 server): what is written reads back whole, the switch is atomic, a failed write leaves the
 generation in service, old generations are pruned, one ingest at a time, and the embedding
-cache and votes are shared."""
+cache, votes and golden-question history are shared."""
 
 from __future__ import annotations
 
@@ -153,6 +153,18 @@ def test_votes_are_kept_newest_first(backend_settings: Settings, backend) -> Non
     assert [(v.question, v.vote) for v in votes.recent()] == [("Parking?", "not helpful"), ("Does it hurt?", "helpful")]
     with pytest.raises(Exception, match="vote must be one of"):
         votes.record("q", "p", "meh")
+
+
+def test_golden_checks_are_shared_and_read_newest_first(backend_settings: Settings, backend) -> None:
+    assert backend.quality_checks() == []  # before anything was ever written
+    backend.record_quality_check({"generation": "g1", "recall_at_3": 0.9})
+    backend.record_quality_check({"generation": "g2", "recall_at_3": 0.8, "in_top3": ["q1", "q7"]})
+    other = open_backend(backend_settings)  # as another ingest or app server sees them
+    try:
+        assert [c["generation"] for c in other.quality_checks(5)] == ["g2", "g1"]
+        assert other.quality_checks() == [{"generation": "g2", "recall_at_3": 0.8, "in_top3": ["q1", "q7"]}]
+    finally:
+        other.close()
 
 
 def test_cosines_are_the_vectors_cosines_wherever_computed(backend_settings: Settings, embedder) -> None:

@@ -99,6 +99,25 @@ def test_a_deleted_document_no_longer_comes_back(built: Settings, embedder: Embe
     assert [d.source for d in kb.documents()] == ["aftercare.pdf", "faq.md"]
 
 
+def test_a_switch_leaves_the_first_searches_nothing_to_build(
+    built: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searches in flight during a switch must not each build what a new generation needs
+    (the spelling vocabulary, the warning-sign examples' vectors): under 32 clients that
+    stalled every search for 10 s."""
+    kb = KnowledgeBase(built, embedder)
+    kb.warm_up()
+    (built.documents_dir / "hours.txt").unlink()
+    ingest(built, embedder=embedder)
+    assert kb.refresh()
+    assert {"glossary", "vocabulary", "urgent"} <= set(kb.generation.derived)
+    embedded: list[int] = []
+    encode = embedder.encode_passages
+    monkeypatch.setattr(embedder, "encode_passages", lambda texts: embedded.append(len(texts)) or encode(texts))
+    assert not kb.answer("How long does the redness last?").urgent
+    assert embedded == []
+
+
 def test_rebuild_re_reads_and_re_embeds_everything(built: Settings, embedder: Embedder) -> None:
     report = ingest(built, embedder=embedder, rebuild=True)
     assert sorted(report.changed) == ["aftercare.pdf", "faq.md", "hours.txt"]

@@ -136,3 +136,50 @@ def test_a_worker_killed_half_way_loses_nothing(corpus: Path, alone: Settings, p
 def test_a_worker_needs_the_database(settings: Settings) -> None:
     with pytest.raises(KBError, match="set KB_DATABASE_URL"):
         serve(settings, idle_seconds=0)
+
+
+_DYING_WORKER = """
+import os, signal, sys
+from kb.index.postgres.tasks import PostgresWorkQueue
+
+def work(kind, job):
+    def do(item):
+        if item.meta.get("poison"):
+            os.kill(os.getpid(), signal.SIGKILL)  # as a document that exhausts memory would
+        return {"done": item.meta["n"]}
+    return do if kind == "probe" else None
+
+PostgresWorkQueue(sys.argv[1], sys.argv[2]).serve(work, idle_seconds=1)
+"""
+
+
+def test_a_document_that_kills_every_worker_is_given_up_on(postgres: LocalPostgres, tmp_path: Path) -> None:
+    from kb.index.postgres.tasks import MAX_CLAIMS
+
+    settings = _settings(tmp_path, postgres, tmp_path)
+    backend = open_backend(settings)
+    backend.work_queue()  # its tables
+    s = settings.pg_schema
+    with psycopg.connect(settings.database_url, autocommit=True) as coordinator:  # alive while the job runs
+        job = coordinator.execute(
+            f"INSERT INTO {s}.ingest_jobs (kind, settings, coordinator) VALUES ('probe', '{{}}', pg_backend_pid()) "
+            "RETURNING id"
+        ).fetchone()[0]
+        for n, meta in enumerate(['{"n": 0, "poison": true}', '{"n": 1}']):
+            coordinator.execute(f"INSERT INTO {s}.ingest_items (job, n, meta) VALUES (%s, %s, %s)", (job, n, meta))
+        ends = []
+        for _ in range(MAX_CLAIMS + 1):
+            run = subprocess.run(
+                [sys.executable, "-c", _DYING_WORKER, settings.database_url, s],
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            ends.append(run.returncode)
+        results = dict(coordinator.execute(f"SELECT n, result FROM {s}.ingest_items WHERE job = %s", (job,)).fetchall())
+    # Each of the first workers died on the document; the next one gave it up with a reason
+    # and went on with the rest.
+    assert ends == [-signal.SIGKILL] * MAX_CLAIMS + [0], ends
+    assert results == {0: {"error": f"the ingest worker stopped while working on it {MAX_CLAIMS} times"}, 1: {"done": 1}}
+    backend.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -44,12 +45,19 @@ def test_postgres_answers_every_evaluation_question_as_the_files_backend(
     on_files, on_pg = KnowledgeBase(shipped_index, embedder), KnowledgeBase(pg_shipped, embedder)
     questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
     assert len(questions) > 300
+    reordered = []
     for question in questions:
         a, b = on_files.answer(question.question, 10), on_pg.answer(question.question, 10)
-        assert [h.passage_id for h in b.hits] == [h.passage_id for h in a.hits], question.question
-        assert [h.highlight for h in b.hits] == [h.highlight for h in a.hits]
-        assert [round(h.score, 5) for h in b.hits] == [round(h.score, 5) for h in a.hits]
+        # Sentence vectors are half precision in Postgres: a score moves by about 1e-5, which
+        # may reorder two hits that were tied to that precision, and nothing else.
+        assert [h.score for h in b.hits] == pytest.approx([h.score for h in a.hits], abs=1e-4), question.question
+        if [(h.passage_id, h.highlight) for h in b.hits] != [(h.passage_id, h.highlight) for h in a.hits]:
+            reordered.append(question.question)
         assert (b.answered, b.urgent, b.searched_for) == (a.answered, a.urgent, a.searched_for)
+    assert len(reordered) <= len(questions) // 100, reordered
+    for split in ("dev", "test"):
+        asked = [q for q in questions if q.split == split]
+        assert evaluation.figures(evaluation.run(on_pg, asked)) == evaluation.figures(evaluation.run(on_files, asked))
     assert on_pg.generation.lexical.stems() == on_files.generation.lexical.stems()
 
     def same(records):  # ingested at another moment
@@ -92,6 +100,7 @@ def test_the_app_role_reads_and_votes_but_cannot_write(pg_shipped: Settings, pos
             f"UPDATE {schema}.votes SET vote = 'helpful'",
             f"DELETE FROM {schema}.votes",
             f"DELETE FROM {schema}.embeddings",
+            f"INSERT INTO {schema}.golden_checks (record) VALUES ('{{}}')",
             f"TRUNCATE {generation}.terms",
             f"DROP TABLE {generation}.headings",
             f"CREATE TABLE {schema}.mine (x int)",
@@ -164,7 +173,8 @@ def group(own_server: LocalPostgres, shipped_index: Settings, embedder, tmp_path
 def _serves(app: RunningApp, question: str, source: str, seconds: float = 20) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        found = httpx.get(app.url + "api/search", params={"q": question, "k": 3}, timeout=10)
+        # Generous: under 32 clients a request waits its turn on two cores.
+        found = httpx.get(app.url + "api/search", params={"q": question, "k": 3}, timeout=60)
         if found.status_code == 200 and any(p["source"] == source for p in found.json()["passages"]):
             return True
         time.sleep(0.5)
@@ -186,6 +196,12 @@ def test_a_staff_reingest_on_one_app_server_is_served_by_both(
     report = staff.predict(api_name="/reingest")
     assert "1 added" in report and "0 failed" in report and "postgresql://kb_app@127.0.0.1" in report
     assert own_server.password(INGEST_USER) not in report and own_server.password(APP_USER) not in report
+    # The golden questions were asked of the new index, and their figures kept in the database
+    # (by the re-ingest's worker: the app's role may not write them).
+    assert "golden questions: " in report and "asked; answer in the top 3" in report, report
+    with psycopg.connect(own_server.url(INGEST_USER)) as conn:
+        kept = conn.execute(f"SELECT record FROM {writer.pg_schema}.golden_checks").fetchall()
+    assert len(kept) == 1 and kept[0][0]["questions"] > 50
     for app in (first, second):
         assert _serves(app, "How long is a gift voucher valid?", "gift-vouchers.md"), app.read_log()
 
@@ -193,20 +209,28 @@ def test_a_staff_reingest_on_one_app_server_is_served_by_both(
 def test_searches_on_both_servers_never_fail_while_an_ingest_switches(group) -> None:
     writer, apps = group
     errors: list[str] = []
+    took: list[float] = []
     answers = 0
     stop = threading.Event()
 
-    def keep_searching(app: RunningApp) -> None:
+    asked = ["sunscreen after the laser", "How long does the redness last?", "Can I wear makeup after?",
+             "parking", "Does it hurt?", "When are you open on Saturday?", "peeling skin day 3"]  # fmt: skip
+
+    def keep_searching(app: RunningApp, n: int) -> None:
         nonlocal answers
         deadline = time.monotonic() + 300  # bounded, on loopback
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=60) as client:
             while not stop.is_set() and time.monotonic() < deadline:
-                got = client.get(app.url + "api/search", params={"q": "sunscreen after the laser", "k": 3})
+                began = time.perf_counter()
+                got = client.get(app.url + "api/search", params={"q": asked[n % len(asked)], "k": 3})
+                took.append((time.perf_counter() - began) * 1000)
                 if got.status_code != 200:
                     errors.append(f"{got.status_code} {got.text[:200]}")
                 answers += 1
+                n += 1
 
-    searchers = [threading.Thread(target=keep_searching, args=(app,)) for app in apps for _ in range(4)]
+    # 32 clients, 16 on each app server, asking without pause while the re-ingest switches in.
+    searchers = [threading.Thread(target=keep_searching, args=(app, n)) for app in apps for n in range(16)]
     for searcher in searchers:
         searcher.start()
     try:
@@ -224,12 +248,13 @@ def test_searches_on_both_servers_never_fail_while_an_ingest_switches(group) -> 
         assert done.returncode == 0, done.stderr[-2000:]
         assert writer.database_url not in done.stdout + done.stderr
         for app in apps:
-            assert _serves(app, "Where can I leave my bicycle?", "bicycles.md")
+            assert _serves(app, "Where can I leave my bicycle?", "bicycles.md", seconds=120)
     finally:
         stop.set()
         for searcher in searchers:
             searcher.join(timeout=60)
     assert errors == [] and answers > 0
+    print(f"{answers} searches by 32 clients during the switch, p50 / max {statistics.median(took):.0f} / {max(took):.0f} ms")
 
 
 def test_the_database_going_away_gives_503_and_the_app_recovers_by_itself(
@@ -263,3 +288,21 @@ def test_the_database_going_away_gives_503_and_the_app_recovers_by_itself(
     assert answered
     assert _serves(first, "How long does the redness last?", before.hits[0].source, seconds=30)
     assert "Traceback" not in first.read_log()
+
+
+def test_a_server_whose_generation_was_pruned_says_try_again_and_switches(
+    postgres: LocalPostgres, shipped_index: Settings, embedder, tmp_path: Path
+) -> None:
+    """A server that has not switched (it lagged, or could not open the new generation) while
+    two ingests replaced its generation and pruned it: 503 "try again", then it switches."""
+    shutil.copytree(shipped_index.documents_dir, tmp_path / "documents")
+    writer = on_postgres(Settings(documents_dir=tmp_path / "documents", index_dir=tmp_path / "index"), postgres)
+    assert ingest(writer, embedder=embedder).ok
+    lagging = KnowledgeBase(writer.with_changes(database_url=postgres.url(APP_USER)), embedder)
+    assert lagging.answer("How long does the redness last?").answered
+    for n in (1, 2):
+        (writer.documents_dir / "note.md").write_text(f"# Note\n\nThe lift is serviced every {n} months.\n")
+        assert ingest(writer, embedder=embedder).ok
+    with pytest.raises(IndexUnavailableError, match="replaced and removed.*try again"):
+        lagging.answer("How long does the redness last?")
+    assert lagging.refresh() and lagging.answer("How long does the redness last?").answered

@@ -351,7 +351,8 @@ class NewGeneration:
 
 class IndexBackend(ABC):
     """Where generations live, and the shared state beside them: the pointer to the one
-    in service, the ingest lock, the embedding cache and the votes."""
+    in service, the ingest lock, the embedding cache, the votes and the golden questions'
+    history."""
 
     #: Where the index lives, for messages ("index/", or a database URL without its
     #: password): never holds a secret.
@@ -444,6 +445,15 @@ class IndexBackend(ABC):
     # --- beside the index -------------------------------------------------------------
     @abstractmethod
     def feedback(self) -> FeedbackLog: ...
+
+    @abstractmethod
+    def quality_checks(self, limit: int = 1) -> list[dict]:
+        """The latest golden-question checks, newest first: plain JSON records, shared by
+        every ingest and app server of this index."""
+
+    @abstractmethod
+    def record_quality_check(self, record: dict) -> None:
+        """Keep one golden-question check (writers only)."""
 
     def close(self) -> None:
         """Release connections (a no-op for files)."""

@@ -5,8 +5,12 @@ child loads its own model, runs :func:`kb.ingest.ingest` and tells the parent ho
 going, one JSON object per line on its stdout::
 
     {"progress": ["embed", 120, 480]}
-    {"report": {...IngestReport fields...}}        # the last line when it finished
+    {"report": {...IngestReport fields...}}        # when it finished, then
+    {"golden": "  golden questions: ..."}          # the golden questions' figures on the new index
     {"error": "...", "locked": false}              # ... or when it could not
+
+The golden questions are asked here, not in the app, because their history is written with
+the ingest's role (on Postgres the app's role may only read).
 
 The parent watches the child's memory and can cancel it. A child that is killed at any
 moment (cancel, out of memory, crash) leaves the previous index in service: generations
@@ -51,6 +55,8 @@ class IngestJob:
         self.state: JobState = "running"
         self.progress = "Starting the ingest worker…"
         self.report: IngestReport | None = None
+        #: The golden questions' summary, once the child has asked them.
+        self.golden: str | None = None
         self.error: str | None = None
         self.locked = False
         self.started = time.time()
@@ -121,6 +127,8 @@ class IngestJob:
                 self.progress = f"{_LABELS.get(stage, stage)}: {done} of {total}"
             elif "report" in message:
                 self.report = report_from_json(message["report"])
+            elif "golden" in message:
+                self.golden = str(message["golden"])
             elif "error" in message:
                 self.error, self.locked = str(message["error"]), bool(message.get("locked"))
         code = self._process.wait()
@@ -225,10 +233,12 @@ def main() -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     # SIGTERM (cancel) ends the process at once; the index stays consistent whenever it dies.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from kb.embedding import Embedder
     from kb.ingest import ingest
 
     try:
         settings = Settings(**json.loads(sys.stdin.read()))
+        embedder = Embedder.for_settings(settings)
         last = [0.0, ""]
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -237,7 +247,7 @@ def main() -> int:
                 last[:] = [now, stage]
                 _send({"progress": [stage, done, total]})
 
-        report = ingest(settings, progress=progress)
+        report = ingest(settings, embedder=embedder, progress=progress)
     except IngestLockedError as exc:
         _send({"error": str(exc), "locked": True})
         return 3
@@ -249,7 +259,26 @@ def main() -> int:
         _send({"error": "The re-ingest ran out of memory. The previous index stays in service."})
         return 2
     _send({"report": report_to_json(report)})
+    _send({"golden": _golden_summary(settings, embedder)})
     return 0
+
+
+def _golden_summary(settings: Settings, embedder) -> str:
+    """The golden questions on the index just written; a failure here is reported, not
+    raised: the new index is already in service."""
+    from kb.quality.golden import golden_summary
+    from kb.search import KnowledgeBase
+
+    try:
+        kb = KnowledgeBase(settings, embedder)
+    except KBError as exc:
+        return f"  golden questions: not asked ({exc})"
+    try:
+        return golden_summary(kb)
+    except Exception as exc:  # noqa: BLE001 - the report must still reach the staff page
+        return f"  golden questions: not asked ({type(exc).__name__}: {exc})"
+    finally:
+        kb.backend.close()
 
 
 if __name__ == "__main__":

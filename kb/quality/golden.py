@@ -2,12 +2,13 @@
 index, its figures compared with the last run's, and a warning when they fall, so staff
 see at once when a new document pushes good answers out.
 
-The history is one JSON line per checked generation in ``index/golden.jsonl``.
+The history is kept by the index's backend (``IndexBackend.quality_checks``), so every
+ingest and app server of one index compares with the same last run: ``index/golden.jsonl``
+on files, a table beside the generations on Postgres.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from kb.index.base import now_iso
 from kb.quality import evaluation
 from kb.search import KnowledgeBase
 
-HISTORY = "golden.jsonl"
 #: A fall of more than this in Recall@3 or MRR@10 is reported as a fall (one question in
 #: a hundred moves by 0.01; smaller steps are noise from ties).
 TOLERANCE = 0.02
@@ -73,8 +73,7 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
     outcomes = evaluation.run(kb, questions)
     f = evaluation.figures(outcomes)
     in_top3 = sorted(o.question.id for o in outcomes if o.rank is not None and o.rank <= 3)
-    history = Path(kb.settings.index_dir) / HISTORY
-    previous = _last(history)
+    previous = next(iter(kb.backend.quality_checks(1)), None)
     lost_ids = set(previous.get("in_top3", [])) - set(in_top3) if previous else set()
     text = {q.id: q.question for q in questions}
     result = GoldenCheck(
@@ -92,23 +91,8 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
         **{k: v for k, v in asdict(result).items() if k not in ("previous", "lost")},
         "in_top3": in_top3,
     }
-    history.parent.mkdir(parents=True, exist_ok=True)  # with Postgres, nothing else is kept there
-    with open(history, "a", encoding="utf-8") as out:
-        out.write(json.dumps(record) + "\n")
+    kb.backend.record_quality_check(record)
     return result
-
-
-def _last(history: Path) -> dict | None:
-    try:
-        lines = history.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    for line in reversed(lines):
-        try:
-            return json.loads(line)
-        except ValueError:
-            continue  # a torn last line from a crash: use the one before
-    return None
 
 
 def golden_summary(kb: KnowledgeBase) -> str:

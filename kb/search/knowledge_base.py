@@ -102,6 +102,8 @@ class KnowledgeBase:
         self.embedder = embedder or Embedder.for_settings(settings)
         self._generation = generation
         self._swap = threading.Lock()
+        self._examples_lock = threading.Lock()
+        self._example_cache: dict[tuple[str, ...], np.ndarray] = {}
 
     @property
     def generation(self) -> Generation:
@@ -112,12 +114,7 @@ class KnowledgeBase:
 
     def urgent_contact(self) -> triage.UrgentContact | None:
         """The urgent line stated in the documents of the generation in service."""
-        generation = self._generation
-        derived = generation.derived
-        if "urgent" not in derived:
-            texts = generation.texts_mentioning("urgent") + generation.texts_mentioning("emergency")
-            derived["urgent"] = triage.find_urgent_contact(texts)
-        return derived["urgent"]
+        return _urgent_contact(self._generation)
 
     def answer(self, query: str, k: int = 5) -> Answer:
         """Search, then decide whether the documents cover the question and whether it
@@ -131,13 +128,14 @@ class KnowledgeBase:
         hits = ranking.hits
         question = query.strip()
         answered = bool(hits) and hits[0].score >= self.settings.min_score
-        signs = self.rules.matched_signs(question)
-        if not signs and self.rules.urgent_examples:
+        rules = self.rules  # one set of rules for the whole answer, even if a refresh swaps them
+        signs = rules.matched_signs(question)
+        if not signs and rules.urgent_examples:
             fresh = ranking.query.added and self.settings.expand_dense
             vector = self.embedder.encode_query(question) if fresh else ranking.vector
-            example, similarity = self._nearest_example(vector)
+            example, similarity = self._nearest_example(rules, vector)
             if similarity >= self.settings.warning_example_similarity:
-                signs = self.rules.warning_signs(question, example)
+                signs = rules.warning_signs(question, example)
         contact = self.urgent_contact() if signs else None
         clock.lap("triage")
         parts = []
@@ -165,24 +163,30 @@ class KnowledgeBase:
             clock.parts,
         )
 
-    def _nearest_example(self, vector: np.ndarray) -> tuple[str, float]:
+    def _nearest_example(self, rules: triage.WarningRules, vector: np.ndarray) -> tuple[str, float]:
         """The warning-sign example question nearest in meaning to the query vector, and
         its cosine similarity."""
-        rules = self.rules
-        examples = [*rules.urgent_examples, *rules.calm_examples]
-        cached = getattr(self, "_examples", None)
-        if cached is None or cached[0] is not rules:
-            cached = (rules, self.embedder.encode_passages(examples))
-            self._examples = cached
-        similarities = cached[1] @ vector
+        examples = (*rules.urgent_examples, *rules.calm_examples)
+        similarities = self._example_vectors(examples) @ vector
         best = int(np.argmax(similarities))
         return examples[best], float(similarities[best])
+
+    def _example_vectors(self, examples: tuple[str, ...]) -> np.ndarray:
+        """The example questions' vectors, embedded once per set of examples: a refresh that
+        re-reads unchanged rules embeds nothing, and searches arriving together wait for one
+        embedding instead of each making its own."""
+        with self._examples_lock:
+            if examples not in self._example_cache:
+                if len(self._example_cache) >= 2:  # the rules in service and the ones before
+                    self._example_cache.pop(next(iter(self._example_cache)))
+                self._example_cache[examples] = self.embedder.encode_passages(list(examples))
+            return self._example_cache[examples]
 
     def warm_up(self) -> None:
         """Do once, before the first visitor, what the first question would otherwise wait
         for: the example questions' vectors, the keyword statistics, the model's first call."""
         self.answer("How long does the redness last?", 1)
-        self._nearest_example(self.embedder.encode_query("warm up"))
+        self._nearest_example(self.rules, self.embedder.encode_query("warm up"))
         self.urgent_contact()  # read from the documents once per generation
 
     def configured(self, **changes: object) -> KnowledgeBase:
@@ -213,13 +217,19 @@ class KnowledgeBase:
             except Exception:
                 fresh.close()
                 raise
+            # What a generation's first searches would each build, built once here while
+            # the old generation still serves: a switch never stalls the searches in flight.
+            _glossary(fresh)
+            _vocabulary(fresh)
+            _urgent_contact(fresh)
             # The old generation is not closed: searches begun on it may still be reading.
             # It is freed when the last of them drops its reference.
             self._generation = fresh
         # Staff edit the rules and re-ingest: a new generation is the moment to re-read them.
         # A broken file keeps the rules in service (the error is raised once, to be logged).
-        self.rules = _load_rules(self.settings.warning_signs)
-        self.urgent_contact()  # now, not on the first warning-sign question
+        rules = _load_rules(self.settings.warning_signs)
+        self._example_vectors((*rules.urgent_examples, *rules.calm_examples))  # here, not in a search
+        self.rules = rules
         return True
 
     def validate(self, query: object, k: object) -> tuple[str, int]:
@@ -330,6 +340,15 @@ def _glossary(generation: Generation) -> Glossary:
         text = generation.glossary_text
         derived["glossary"] = parse_glossary(text, "the index's copy of the glossary") if text else ()
     return derived["glossary"]
+
+
+def _urgent_contact(generation: Generation) -> triage.UrgentContact | None:
+    """The urgent line stated in the generation's documents (found once per generation)."""
+    derived = generation.derived
+    if "urgent" not in derived:
+        texts = generation.texts_mentioning("urgent") + generation.texts_mentioning("emergency")
+        derived["urgent"] = triage.find_urgent_contact(texts)
+    return derived["urgent"]
 
 
 def _vocabulary(generation: Generation) -> Vocabulary:

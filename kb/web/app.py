@@ -15,9 +15,9 @@ from kb.errors import (
     KBError,
 )
 from kb.index.base import FeedbackLog
+from kb.ingest import IngestReport
 from kb.ingest.report import format_report
 from kb.ingest.worker import IngestJob
-from kb.quality.golden import golden_summary
 from kb.search import Answer, KnowledgeBase
 from kb.web import render, staff
 from kb.web.api import Document, SearchResult, answer_json
@@ -158,15 +158,23 @@ class ClinicApp:
                 return
             self._job = job = IngestJob(self.settings)
         logger.warning("Re-ingest started by %s (worker pid %d)", user, job.pid)
+        text = None
         while job.wait(0.5) == "running":
-            yield job.progress
-        if job.state != "finished" or job.report is None:
+            if job.report is None:
+                yield job.progress
+            elif text is None:  # written and switched in; the golden questions come next
+                text = self._switched_in(job.report)
+                yield text + "\n  golden questions: being asked…"
+        if job.report is None:  # failed or cancelled before the switch
             yield job.describe()
             return
+        text = text or self._switched_in(job.report)
+        yield text + "\n" + (job.golden or "  golden questions: not asked (the re-ingest worker stopped first)")
+
+    def _switched_in(self, report: IngestReport) -> str:
+        """Serve the generation the re-ingest switched in; its report for the staff page."""
         self.kb.refresh()
-        text = format_report(job.report, self.settings) + "\nThe site now serves the new index."
-        yield text
-        yield text + "\n" + golden_summary(self.kb)
+        return format_report(report, self.settings) + "\nThe site now serves the new index."
 
     def cancel_reingest(self, request: gr.Request) -> str:
         """Stop a running re-ingest; the previous index stays in service."""

@@ -5,6 +5,7 @@
 # No `from __future__ import annotations` here: gr.api reads the return annotations of the
 # API functions at run time to document them, and strings would document them as "Any".
 
+import logging
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,8 @@ from kb.web.auth import (
 from kb.web.pages import CSS, build_public
 from kb.web.staff_page import build_staff
 from kb.web.webqueue import wake_on_work
+
+logger = logging.getLogger(__name__)
 
 
 def build_app(app: ClinicApp) -> FastAPI:
@@ -66,6 +69,11 @@ def build_app(app: ClinicApp) -> FastAPI:
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from None
         except KBError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
+        except Exception:  # a bug: said as JSON like every other answer, its trace in the log
+            logger.exception("Search failed for %r", q[:200])
+            raise HTTPException(
+                status_code=500, detail="The search failed unexpectedly; the error is in the app's log."
+            ) from None
         finally:
             waiting.leave()
 

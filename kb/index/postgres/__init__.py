@@ -20,6 +20,7 @@ from contextlib import contextmanager, suppress
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from kb.config import Settings
@@ -231,6 +232,19 @@ class PostgresBackend(IndexBackend):
     # --- beside the index -------------------------------------------------------------
     def feedback(self) -> PostgresFeedback:
         return PostgresFeedback(self.pool, self.url, self.shared, create=lambda: self._writing().close())
+
+    def quality_checks(self, limit: int = 1) -> list[dict]:
+        query = sql.SQL("SELECT record FROM {}.golden_checks ORDER BY id DESC LIMIT %s")
+        try:
+            with translated(self.url), self.pool.connection() as conn:
+                return [row[0] for row in conn.execute(query.format(sql.Identifier(self.shared)), (limit,))]
+        except psycopg.errors.UndefinedTable:
+            return []  # before the first ingest
+
+    def record_quality_check(self, record: dict) -> None:
+        query = sql.SQL("INSERT INTO {}.golden_checks (record) VALUES (%s)")
+        with translated(self.url), self._writing() as conn:
+            conn.execute(query.format(sql.Identifier(self.shared)), (Jsonb(record),))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from kb.errors import IndexUnavailableError
 from kb.index import lexical
 from kb.index.base import (
     MIN_SENTENCE_WORDS,
@@ -157,8 +158,16 @@ class PostgresGeneration(Generation):
     # --- inside ----------------------------------------------------------------------------
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        with translated(self._url), self._pool.connection() as conn:
-            yield conn
+        try:
+            with translated(self._url), self._pool.connection() as conn:
+                yield conn
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            # Pruned under a server that had not switched (one that lagged, or could not
+            # open the new generation): a moment's outage for this server, not a crash.
+            raise IndexUnavailableError(
+                f"The index this server was serving ({self.name}) has been replaced and removed. "
+                "It switches to the one in service within seconds; try again."
+            ) from None
 
     def _passages(self, where: sql.Composable, args: list) -> dict[int, Passage]:
         query = sql.SQL(
@@ -229,7 +238,7 @@ _COSINES = {
     ),
     "sentences": sql.SQL(
         "SELECT array_agg(s.passage_row ORDER BY s.row), array_agg(s.words ORDER BY s.row), "
-        "array_agg(s.question ORDER BY s.row), array_agg(s.embedding <#> q.v ORDER BY s.row) "
+        "array_agg(s.question ORDER BY s.row), array_agg(s.embedding::vector <#> q.v ORDER BY s.row) "
         "FROM (SELECT %s::vector AS v) q, {s}.sentences s WHERE s.passage_row = ANY(%s)"
     ),
 }
@@ -242,7 +251,7 @@ _AGGREGATE = {
     ),
     "sentences": sql.SQL(
         "SELECT array_agg(passage_row ORDER BY row), array_agg(words ORDER BY row), "
-        "array_agg(question ORDER BY row), string_agg(vector_send(embedding), ''::bytea ORDER BY row) "
+        "array_agg(question ORDER BY row), string_agg(vector_send(embedding::vector), ''::bytea ORDER BY row) "
         "FROM {}.sentences WHERE passage_row = ANY(%s)"
     ),
     "headings": sql.SQL(

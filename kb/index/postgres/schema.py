@@ -8,10 +8,15 @@ Shared tables live in one schema per collection (``Settings.pg_schema``, default
                      that writes the generation)
     kb.embeddings    the embedding cache every ingest worker shares: key -> float32 bytes
     kb.votes         helpful / not helpful votes
+    kb.golden_checks the golden questions' figures after each ingest (JSON), newest last
     kb.ingest_tasks  the documents an ingest hands out to its workers (kb/index/postgres/tasks.py)
 
 Each generation is a schema of its own, ``kb_g<number>``: documents, passages (with their
 vectors), sentences, headings and terms (BM25 postings). Pruning drops the schema.
+
+Sentence vectors, five or so per passage and most of the bytes, are ``halfvec`` (half
+precision): half the disk and cache at a cost of about 1e-4 in a cosine. They are read back
+as ``vector`` and their cosines computed in single precision against the query.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ def shared_tables(schema: str) -> sql.Composed:
             passage_id text NOT NULL,
             vote text NOT NULL,
             at text NOT NULL);
+        CREATE TABLE IF NOT EXISTS {s}.golden_checks (
+            id bigserial PRIMARY KEY,
+            record jsonb NOT NULL);
         CREATE SEQUENCE IF NOT EXISTS {s}.generation_numbers;
         """
     ).format(s=s) + tasks.tables(schema)
@@ -78,7 +86,7 @@ def generation_tables(schema: str, dimension: int) -> sql.Composed:
         CREATE TABLE {s}.sentences (
             row integer PRIMARY KEY, passage_row integer NOT NULL, start integer NOT NULL,
             end_ integer NOT NULL, words integer NOT NULL, question boolean NOT NULL,
-            embedding vector({d}) NOT NULL);
+            embedding halfvec({d}) NOT NULL);
         CREATE TABLE {s}.headings (row integer PRIMARY KEY, embedding vector({d}) NOT NULL);
         CREATE TABLE {s}.terms (
             stem text PRIMARY KEY, best real NOT NULL, rows bytea NOT NULL, weights bytea NOT NULL);

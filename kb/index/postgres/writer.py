@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import psycopg
+from pgvector import HalfVector
 from psycopg import sql
 
 from kb.errors import IndexDamagedError
@@ -30,10 +31,20 @@ from kb.index.base import (
 )
 from kb.index.postgres import schema as tables
 
-#: pgvector's HNSW build parameters (its defaults) and the memory its build may use.
+#: pgvector's HNSW build parameters (its defaults).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-BUILD_MEMORY = "2GB"
+#: The least memory an HNSW build is given (maintenance_work_mem, for its transaction only).
+BUILD_MEMORY_MB = 2048
+
+
+def build_memory_mb(n: int, dimension: int) -> int:
+    """maintenance_work_mem for an HNSW build of ``n`` vectors: room for the whole graph
+    (the vector, about 2·m neighbours per element and pgvector's bookkeeping). A graph that
+    outgrows it is finished on disk, several times slower (pgvector logs "hnsw graph no
+    longer fits into maintenance_work_mem")."""
+    per_element = 4 * dimension + 2 * HNSW_M * 16 + 512
+    return max(BUILD_MEMORY_MB, -(-n * per_element // 2**20))
 
 
 def hnsw_plan(n: int, setting: str, full_scan_passages: int) -> IndexPlan:
@@ -94,7 +105,8 @@ def write(conn: psycopg.Connection, shared: str, new: NewGeneration, seconds: di
         conn.execute(tables.generation_indexes(schema))
         clock.lap("row indexes")
         if not new.plan.exact:
-            conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(BUILD_MEMORY)))
+            memory = f"{build_memory_mb(len(new.passages), dimension)}MB"
+            conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(memory)))
             params = new.plan.search_params
             conn.execute(
                 sql.SQL(
@@ -181,13 +193,12 @@ def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) 
                 "FROM STDIN WITH (FORMAT BINARY)"
             ).format(s)
         ) as copy:
-            copy.set_types(["int4", "int4", "int4", "int4", "int4", "bool", "vector"])
+            copy.set_types(["int4", "int4", "int4", "int4", "int4", "bool", "halfvec"])
             table = sentence_table(new.passages)
-            for row, ((passage_row, start, end, text), v) in enumerate(
-                zip(table, new.sentence_vectors, strict=True)
-            ):
+            halves = np.asarray(new.sentence_vectors, dtype=np.float16)
+            for row, ((passage_row, start, end, text), v) in enumerate(zip(table, halves, strict=True)):
                 question = text.rstrip().endswith("?")
-                copy.write_row((row, passage_row, start, end, len(text.split()), question, v))
+                copy.write_row((row, passage_row, start, end, len(text.split()), question, HalfVector(v)))
         with cur.copy(
             sql.SQL("COPY {}.headings (row, embedding) FROM STDIN WITH (FORMAT BINARY)").format(s)
         ) as copy:
