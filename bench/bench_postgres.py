@@ -261,7 +261,7 @@ def pg_measure(row: dict, settings: Settings, embedder: Embedder, asked: list[st
     generation = kb.generation
     chosen = generation._ef_search
     row["sweep"] = {}
-    for ef in sorted({chosen, 100, 200, 400}):
+    for ef in sorted({chosen, 100, 200, 400, 800}):
         generation._ef_search = ef  # the search's depth (100 candidates) is the floor
         took, near = [], []
         for v in found:
