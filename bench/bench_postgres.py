@@ -1,7 +1,7 @@
 """Postgres beside files, in the same run: what a question costs, how the HNSW index builds
 and finds, and what a second ingest worker adds.
 
-    python bench/bench_postgres.py [--only shipped,scale,workers] [--sizes 100000] [--documents 60]
+    python bench/bench_postgres.py [--only shipped,scale,workers,recovery] [--sizes 100000] [--documents 60]
 
 - shipped: ``answer`` on the shipped documents through each backend, question by question
   in turn (the evaluation questions, both splits), p50/p95 and the ratio.
@@ -13,6 +13,9 @@ and finds, and what a second ingest worker adds.
 - workers: the same generated corpus ingested into an empty collection by one worker and
   by two (the ingest itself and ``python ingest.py --worker``), each held to one thread, so
   the ratio is what a second machine would add.
+- recovery: a local server of its own SIGKILLed under a running app and started again, five
+  times: the seconds until ``/api/search`` answers 503, and from the server accepting
+  connections again until it answers 200.
 
 The database is ``KB_INGEST_DATABASE_URL`` or ``KB_DATABASE_URL`` (a role that can write) when set, else a local server
 started for the run (kb/index/postgres/local.py). Loopback only; every run is bounded.
@@ -48,6 +51,7 @@ from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder  # noqa: E402
 from kb.index import copy_embeddings, open_backend  # noqa: E402
 from kb.index.base import NewGeneration, heading_texts  # noqa: E402
+from kb.index.postgres.writer import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
 from kb.ingest import ingest, manifest_for  # noqa: E402
 from kb.search import CANDIDATES, KnowledgeBase  # noqa: E402
 
@@ -151,7 +155,7 @@ class ServerMemory(threading.Thread):
         return self.peak
 
 
-def scale(url: str, sizes: list[int], queries: int) -> str:
+def scale(url: str, sizes: list[int], queries: int, backends: str = "files,postgres") -> str:
     generation = real_generation(ROOT / "index")
     base = np.concatenate([generation.passage_matrix, generation.sentence_matrix]).astype(np.float32)
     generation.close()
@@ -167,10 +171,12 @@ def scale(url: str, sizes: list[int], queries: int) -> str:
             files = files.with_changes(
                 glossary=ROOT / "glossary.txt", warning_signs=ROOT / "warning-signs.txt"
             )
-            row = {"n": size, "files": build(size, files, embedder, base, text, work)}
-            measure(row["files"], files, embedder, asked)
-            shutil.rmtree(files.index_dir)
-            gc.collect()
+            row = {"n": size}
+            if "files" in backends:
+                row["files"] = build(size, files, embedder, base, text, work)
+                measure(row["files"], files, embedder, asked)
+                shutil.rmtree(files.index_dir)
+                gc.collect()
             on_pg = files.with_changes(database_url=url, pg_schema=f"{SCHEMA}_{size}")
             row["postgres"] = pg_build(size, on_pg, embedder, base, text)
             pg_measure(row["postgres"], on_pg, embedder, asked)
@@ -183,15 +189,17 @@ def scale(url: str, sizes: list[int], queries: int) -> str:
         "|---:|---|---|---|---|---|---:|",
     ]
     for row in rows:
-        f, p = row["files"], row["postgres"]
-        fsteps = ", ".join(f"{k} {v:.0f}" for k, v in f["build"].items())
-        lines.append(
-            f"| {row['n']:,} | files | {f['plan'].factory} {f['plan'].search_params} | {sum(f['build'].values()):.0f} "
-            f"({fsteps}) | app {f['hwm'] / 2**30:.1f} GB peak | {_ms(f['total'])} | {f['recall10']:.3f} |"
-        )
+        p = row["postgres"]
+        if "files" in row:
+            f = row["files"]
+            fsteps = ", ".join(f"{k} {v:.0f}" for k, v in f["build"].items())
+            lines.append(
+                f"| {row['n']:,} | files | {f['plan'].factory} {f['plan'].search_params} | {sum(f['build'].values()):.0f} "
+                f"({fsteps}) | app {f['hwm'] / 2**30:.1f} GB peak | {_ms(f['total'])} | {f['recall10']:.3f} |"
+            )
         psteps = ", ".join(f"{k} {v:.0f}" for k, v in p["write"].items())
         lines.append(
-            f"| {row['n']:,} | postgres | HNSW m 16, ef_construction 64, ef_search {p['ef_search']} | "
+            f"| {row['n']:,} | postgres | HNSW m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION}, ef_search {p['ef_search']} | "
             f"{sum(p['write'].values()):.0f} ({psteps}) | server {p['server_peak'] / 2**30:.1f} GB peak while "
             f"writing; database {p['database'] / 2**30:.1f} GB, HNSW {p['hnsw'] / 2**20:.0f} MB | {_ms(p['total'])} | "
             f"{p['recall10']:.3f} |"
@@ -235,7 +243,6 @@ def pg_build(size: int, settings: Settings, embedder: Embedder, base: np.ndarray
         NewGeneration(manifest, records, passages, vectors, sentence_vectors, heading_vectors, plan, glossary)
     )
     row = {"write": dict(backend.write_seconds), "server_peak": sampler.stop(), "vectors": vectors}
-    row["ef_search"] = settings.pg_ef_search
     import psycopg
 
     with psycopg.connect(settings.database_url) as conn:
@@ -259,7 +266,7 @@ def pg_measure(row: dict, settings: Settings, embedder: Embedder, asked: list[st
     found = np.stack([kb.explain(q, 5).vector for q in dict.fromkeys(asked)])
     exact = np.argsort(-(found @ row.pop("vectors").T), axis=1)[:, :10]
     generation = kb.generation
-    chosen = generation._ef_search
+    chosen = row["ef_search"] = generation._ef_search
     row["sweep"] = {}
     for ef in sorted({chosen, 100, 200, 400, 800}):
         generation._ef_search = ef  # the search's depth (100 candidates) is the floor
@@ -319,6 +326,67 @@ def workers(url: str, documents: int) -> str:
     )
 
 
+# --- recovery -------------------------------------------------------------------------------
+
+
+def recovery(trials: int) -> str:
+    """The database SIGKILLed under a running app, then started again: how long until
+    ``/api/search`` answers 503, and how long after the server accepts connections again
+    until it answers 200. A server of its own (it is killed), the app over loopback."""
+    import httpx
+    from test_app import RunningApp
+
+    from kb.index.postgres.local import APP_USER, INGEST_USER, LocalPostgres
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-pg-recovery-") as tmp:
+        base = Path(tmp)
+        server = LocalPostgres(base / "server").start()
+        app = None
+        try:
+            shutil.copytree(ROOT / "documents", base / "documents")
+            settings = Settings(documents_dir=base / "documents", index_dir=base / "index")
+            ingest(settings.with_changes(database_url=server.url(INGEST_USER), pg_schema=f"{SCHEMA}_recovery"))
+            env = {"KB_DATABASE_URL": server.url(APP_USER), "KB_PG_SCHEMA": f"{SCHEMA}_recovery"}
+            app = RunningApp(settings, staff=False, env=env)
+
+            def status() -> int:
+                try:
+                    return httpx.get(app.url + "api/search", params={"q": "redness", "k": 3}, timeout=30).status_code
+                except httpx.HTTPError:
+                    return 0
+
+            def until(wanted: int) -> float:
+                began = time.perf_counter()
+                while status() != wanted:
+                    if time.perf_counter() - began > 120:
+                        raise RuntimeError(f"no {wanted} within 120 s")
+                    time.sleep(0.05)
+                return time.perf_counter() - began
+
+            until(200)
+            for _ in range(trials):
+                server.kill()
+                to_503 = until(503)
+                time.sleep(2)  # down for a while, as a failover would be
+                server.start()  # returns once the server accepts connections
+                rows.append((to_503, until(200)))
+                log(f"recovery: 503 after {rows[-1][0]:.2f} s, answering {rows[-1][1]:.2f} s after the restart")
+        finally:
+            if app is not None:
+                app.stop()
+            server.remove()
+    lines = [
+        f"### The database killed under a running app and started again ({trials} times)",
+        "",
+        "| trial | killed → first 503 s | server accepting → first 200 s |",
+        "|---:|---:|---:|",
+    ]
+    lines += [f"| {n} | {a:.2f} | {b:.2f} |" for n, (a, b) in enumerate(rows, 1)]
+    lines += ["", f"Slowest recovery: **{max(b for _, b in rows):.2f} s** (target ≤ 5 s)."]
+    return "\n".join(lines)
+
+
 def _worker(settings: Settings) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -339,9 +407,10 @@ def _worker(settings: Settings) -> subprocess.Popen:
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="shipped,scale,workers")
+    parser.add_argument("--only", default="shipped,scale,workers,recovery")
     parser.add_argument("--sizes", default="100000", help="generated passage counts, comma-separated")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--backends", default="files,postgres", help="scale: files,postgres or postgres alone")
     parser.add_argument("--documents", type=int, default=400, help="generated documents for the workers run")
     parser.add_argument("--quick", action="store_true", help="20,000 passages, 20 documents")
     args = parser.parse_args(argv)
@@ -355,9 +424,11 @@ def main(argv: list[str] | None = None) -> str:
             if name == "shipped":
                 sections.append(shipped(url, args.queries))
             elif name == "scale":
-                sections.append(scale(url, sizes, min(args.queries, 200)))
+                sections.append(scale(url, sizes, min(args.queries, 200), args.backends))
             elif name == "workers":
                 sections.append(workers(url, documents))
+            elif name == "recovery":
+                sections.append(recovery(trials=5))
             log(f"{name}: {time.perf_counter() - began:.0f} s")
     out = "\n\n".join(sections)
     print(out)

@@ -50,6 +50,7 @@ ENV_VARS = {
     "KB_DATABASE_URL": "database_url",
     "KB_INGEST_DATABASE_URL": "ingest_database_url",
     "KB_PG_EF_SEARCH": "pg_ef_search",
+    "KB_PG_POSTINGS_CACHE_MB": "pg_postings_cache_mb",
     "KB_PG_SCHEMA": "pg_schema",
 }
 
@@ -163,9 +164,15 @@ class Settings:
     #: The URL the staff page's re-ingest worker writes with (default: ``database_url``).
     ingest_database_url: str | None = field(default=None, repr=False)
     #: pgvector's HNSW candidate list (``hnsw.ef_search``) for the passages' nearest
-    #: neighbours; raised to the search's depth when that is larger. 400 reached recall@10
-    #: 0.990 at 100,000 generated passages (100: 0.931, 200: 0.969; docs/BENCHMARKS.md).
-    pg_ef_search: int = 400
+    #: neighbours; raised to the search's depth when that is larger. 0: by the collection's
+    #: size (kb.index.postgres.generation.auto_ef_search): 400 up to 300,000 passages, 800
+    #: above, each the least that reached recall@10 0.98 on generated passages
+    #: (docs/BENCHMARKS.md).
+    pg_ef_search: int = 0
+    #: MB of BM25 postings each app server keeps per generation, the most recently used
+    #: stems first: a common word's postings run to megabytes at a million passages, and
+    #: the same words come back question after question.
+    pg_postings_cache_mb: int = 256
     #: The Postgres schema of this collection's shared tables; generations are the schemas
     #: ``<pg_schema>_g<number>``. Several collections can share one database by name.
     pg_schema: str = "kb"

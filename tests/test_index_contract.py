@@ -67,6 +67,7 @@ def test_a_written_generation_reads_back_whole(backend_settings: Settings, backe
         reference = lexical.LexicalIndex.build(texts)
         stems = lexical.query_stems("numbing cream before the laser laser, fever")
         assert np.array_equal(generation.lexical.scores(stems), reference.scores(stems))
+        assert np.array_equal(generation.lexical.scores(stems[:2]), reference.scores(stems[:2]))  # kept ones
         assert generation.lexical.attainable(stems + ["zzzz"]) == pytest.approx(reference.attainable(stems + ["zzzz"]))
         assert generation.lexical.knows("numb") and not generation.lexical.knows("zzzz")
     finally:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import psycopg
 import pytest
 from conftest import ROOT, new_schema, on_postgres
@@ -306,3 +307,19 @@ def test_a_server_whose_generation_was_pruned_says_try_again_and_switches(
     with pytest.raises(IndexUnavailableError, match="replaced and removed.*try again"):
         lagging.answer("How long does the redness last?")
     assert lagging.refresh() and lagging.answer("How long does the redness last?").answered
+
+
+def test_the_postings_kept_in_memory_are_bounded_least_recently_used_first() -> None:
+    from kb.index.postgres.generation import _PostingsCache
+
+    def postings(n: int) -> tuple[np.ndarray, np.ndarray]:  # 8 bytes a row
+        return np.arange(n, dtype=np.int32), np.ones(n, dtype=np.float32)
+
+    cache = _PostingsCache(limit=800)
+    cache.put("laser", postings(40))
+    cache.put("skin", postings(40))
+    assert cache.get_many({"laser", "peel"}).keys() == {"laser"}  # laser is now the most recent
+    cache.put("redness", postings(40))  # 960 bytes: skin, the least recent, goes
+    assert cache.get_many({"laser", "skin", "redness"}).keys() == {"laser", "redness"} and cache.size == 640
+    cache.put("the", postings(200))  # bigger than the whole cache: never kept
+    assert cache.get_many({"the"}) == {} and cache.size == 640

@@ -121,7 +121,12 @@ class PostgresBackend(IndexBackend):
         try:
             with translated(self.url):
                 return PostgresGeneration(
-                    self.pool, self.url, record, self.settings.full_scan_passages, self.settings.pg_ef_search
+                    self.pool,
+                    self.url,
+                    record,
+                    self.settings.full_scan_passages,
+                    self.settings.pg_ef_search,
+                    self.settings.pg_postings_cache_mb * 2**20,
                 )
         except psycopg.errors.UndefinedTable as exc:
             raise IndexDamagedError(

@@ -4,7 +4,8 @@
   unit vectors is the cosine), or an exact scan when the plan has no index.
 - Keywords: BM25 from the postings the ingest computed with the same parameters as the
   files backend (``terms``: each stem's passage rows and weights); a query's stems'
-  postings are summed per row exactly as bm25s sums them.
+  postings are summed per row exactly as bm25s sums them. The postings read most recently
+  are kept in memory, up to ``Settings.pg_postings_cache_mb`` per generation.
 - Passages, sentences and headings by row.
 
 A small collection (up to ``Settings.full_scan_passages`` passages) is mirrored in memory
@@ -15,6 +16,8 @@ once written, so the mirror cannot go stale.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -41,7 +44,13 @@ from kb.reading.chunking import Passage
 
 class PostgresGeneration(Generation):
     def __init__(
-        self, pool: ConnectionPool, url: str, record: tuple, full_scan_passages: int, ef_search: int
+        self,
+        pool: ConnectionPool,
+        url: str,
+        record: tuple,
+        full_scan_passages: int,
+        ef_search: int,
+        postings_cache_bytes: int = 0,
     ) -> None:
         name, schema, passages, manifest, glossary, lexical_stats = record
         self.name = name
@@ -50,8 +59,9 @@ class PostgresGeneration(Generation):
         self.glossary_text = glossary
         self._pool, self._url = pool, url
         self._count = int(passages)
-        self._ef_search = ef_search
+        self._ef_search = ef_search or auto_ef_search(self._count)
         self._s = sql.Identifier(schema)
+        self._postings = _PostingsCache(postings_cache_bytes)
         self.lexical = PostgresLexical(self, lexical_stats)
         self._mirror: ScoringData | None = None
         if self._count <= full_scan_passages:
@@ -182,15 +192,58 @@ class PostgresGeneration(Generation):
         }
 
     def postings(self, stems: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        query = sql.SQL("SELECT stem, rows, weights FROM {}.terms WHERE stem = ANY(%s)").format(self._s)
-        with self._connection() as conn:
-            found = conn.execute(query, (sorted(set(stems)),), binary=True).fetchall()
-        return {
-            s: (np.frombuffer(r, dtype=np.int32), np.frombuffer(w, dtype=np.float32)) for s, r, w in found
-        }
+        """Each stem's rows and BM25 weights; kept ones from memory, the others read."""
+        found = self._postings.get_many(set(stems))
+        missing = sorted(set(stems) - found.keys())
+        if missing:
+            query = sql.SQL("SELECT stem, rows, weights FROM {}.terms WHERE stem = ANY(%s)").format(self._s)
+            with self._connection() as conn:
+                read = conn.execute(query, (missing,), binary=True).fetchall()
+            for stem, rows, weights in read:
+                found[stem] = (np.frombuffer(rows, dtype=np.int32), np.frombuffer(weights, dtype=np.float32))
+                self._postings.put(stem, found[stem])
+        return found
 
     def _load_mirror(self) -> ScoringData:
         return self._read_scoring_data(None)
+
+
+def auto_ef_search(passages: int) -> int:
+    """``hnsw.ef_search`` for a collection of this size: the least that reached recall@10
+    0.98 on generated passages (400 at 100,000: 0.988; 800 at 1,000,000: 0.986, where 400
+    gave 0.960)."""
+    return 400 if passages <= 300_000 else 800
+
+
+class _PostingsCache:
+    """Postings by stem, the least recently used dropped past ``limit`` bytes. Shared by the
+    searches of one generation (thread-safe); gone with it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size = limit, 0
+        self._kept: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, stems: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        found = {}
+        with self._lock:
+            for stem in stems & self._kept.keys():
+                self._kept.move_to_end(stem)
+                found[stem] = self._kept[stem]
+        return found
+
+    def put(self, stem: str, postings: tuple[np.ndarray, np.ndarray]) -> None:
+        size = postings[0].nbytes + postings[1].nbytes
+        if size > self.limit:
+            return
+        with self._lock:
+            if stem in self._kept:
+                return
+            self._kept[stem] = postings
+            self.size += size
+            while self.size > self.limit:
+                _, (rows, weights) = self._kept.popitem(last=False)
+                self.size -= rows.nbytes + weights.nbytes
 
 
 class PostgresLexical(Lexical):
