@@ -154,11 +154,14 @@ class _Steps:
 
 
 def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) -> None:
+    # FREEZE (the tables were made in this transaction): rows are written already frozen and
+    # marked all-visible, so no search is the first to read a page and set its hint bits, a
+    # write per page that slowed the first searches of a big generation.
     with conn.cursor() as cur:
         with cur.copy(
             sql.SQL(
                 "COPY {}.documents (source, title, kind, pages, sha256, size, passages, ingested_at, notice) "
-                "FROM STDIN"
+                "FROM STDIN WITH (FREEZE)"
             ).format(s)
         ) as copy:
             for d in new.documents:
@@ -179,7 +182,7 @@ def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) 
         with cur.copy(
             sql.SQL(
                 "COPY {}.passages (row, id, source, title, page, section, start, end_, text, heading, embedding) "
-                "FROM STDIN WITH (FORMAT BINARY)"
+                "FROM STDIN WITH (FORMAT BINARY, FREEZE)"
             ).format(s)
         ) as copy:
             copy.set_types(
@@ -193,7 +196,7 @@ def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) 
         with cur.copy(
             sql.SQL(
                 "COPY {}.sentences (row, passage_row, start, end_, words, question, embedding) "
-                "FROM STDIN WITH (FORMAT BINARY)"
+                "FROM STDIN WITH (FORMAT BINARY, FREEZE)"
             ).format(s)
         ) as copy:
             copy.set_types(["int4", "int4", "int4", "int4", "int4", "bool", "halfvec"])
@@ -203,7 +206,7 @@ def _copy_rows(conn: psycopg.Connection, s: sql.Identifier, new: NewGeneration) 
                 question = text.rstrip().endswith("?")
                 copy.write_row((row, passage_row, start, end, len(text.split()), question, HalfVector(v)))
         with cur.copy(
-            sql.SQL("COPY {}.headings (row, embedding) FROM STDIN WITH (FORMAT BINARY)").format(s)
+            sql.SQL("COPY {}.headings (row, embedding) FROM STDIN WITH (FORMAT BINARY, FREEZE)").format(s)
         ) as copy:
             copy.set_types(["int4", "vector"])
             for row, v in enumerate(new.heading_vectors):
@@ -215,7 +218,7 @@ def _copy_terms(conn: psycopg.Connection, s: sql.Identifier, lexical) -> int:
     with (
         conn.cursor() as cur,
         cur.copy(
-            sql.SQL("COPY {}.terms (stem, best, rows, weights) FROM STDIN WITH (FORMAT BINARY)").format(s)
+            sql.SQL("COPY {}.terms (stem, best, rows, weights) FROM STDIN WITH (FORMAT BINARY, FREEZE)").format(s)
         ) as copy,
     ):
         copy.set_types(["text", "float4", "bytea", "bytea"])
