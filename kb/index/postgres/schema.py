@@ -90,6 +90,9 @@ def generation_tables(schema: str, dimension: int) -> sql.Composed:
         CREATE TABLE {s}.headings (row integer PRIMARY KEY, embedding vector({d}) NOT NULL);
         CREATE TABLE {s}.terms (
             stem text PRIMARY KEY, best real NOT NULL, rows bytea NOT NULL, weights bytea NOT NULL);
+        -- A passage's vector stays in its row (its text may move out of line): the cosines of
+        -- candidates read one page each, not a row and then a TOAST chunk (pgvector's advice).
+        ALTER TABLE {s}.passages ALTER COLUMN embedding SET STORAGE PLAIN;
         -- Postings are read whole and are already compact: stored uncompressed, read fast.
         ALTER TABLE {s}.terms ALTER COLUMN rows SET STORAGE EXTERNAL,
                               ALTER COLUMN weights SET STORAGE EXTERNAL;
