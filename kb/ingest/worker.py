@@ -107,6 +107,8 @@ class IngestJob:
         """One line for the staff page: what the job is doing or how it ended."""
         if self.state == "running":
             return self.progress
+        if self.state == "cancelled" and self.report is not None:
+            return "The new index was already in service; only its golden questions were stopped."
         if self.state == "cancelled":
             return "The re-ingest was cancelled. The previous index stays in service."
         if self.state == "failed":
