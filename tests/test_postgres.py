@@ -323,3 +323,41 @@ def test_the_postings_kept_in_memory_are_bounded_least_recently_used_first() -> 
     assert cache.get_many({"laser", "skin", "redness"}).keys() == {"laser", "redness"} and cache.size == 640
     cache.put("the", postings(200))  # bigger than the whole cache: never kept
     assert cache.get_many({"the"}) == {} and cache.size == 640
+
+
+def test_a_new_generation_is_read_into_memory_before_it_serves(
+    postgres: LocalPostgres, shipped_index: Settings, embedder
+) -> None:
+    from kb.index import open_backend
+    from kb.index.postgres.writer import prewarm
+
+    writer = on_postgres(shipped_index, postgres).with_changes(full_scan_passages=10)  # with HNSW
+    ingest(writer, embedder=embedder)
+    schema = open_backend(writer).open_generation().schema
+    with psycopg.connect(postgres.url(), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
+
+        def in_memory() -> dict[str, int]:
+            return dict(
+                conn.execute(
+                    "SELECT c.relname, count(b.bufferid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "LEFT JOIN pg_buffercache b ON b.relfilenode = pg_relation_filenode(c.oid) "
+                    "AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "WHERE n.nspname = %s AND c.relkind IN ('r', 'i') GROUP BY c.relname",
+                    (schema,),
+                ).fetchall()
+            )
+
+        relations = [r for (r,) in conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'i')", (schema,)
+        ).fetchall()]
+        for relation in relations:  # as after a restart, or a write that bypassed shared buffers
+            conn.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (relation,))
+        assert not any(in_memory().values())
+        assert prewarm(conn, schema) > 0
+        found = in_memory()
+        hnsw = next(name for name in found if name.endswith("embedding_idx"))
+        for name in ("passages", "sentences", "headings", "passages_pkey", hnsw):
+            assert found[name] > 0, name
+        assert found["terms"] == 0  # postings are read (and kept) by the app servers, when asked

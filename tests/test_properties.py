@@ -337,3 +337,27 @@ def test_the_debug_listing_shows_what_each_rule_removed(tmp_path: Path) -> None:
     for line in ("[navigation] Home Contact", "[navigation] Copyright", "[code] track()", "[title] Prices"):
         assert line in listing, listing
     assert "[text] Consultations cost $150." in listing
+
+
+@PROPERTY
+@given(
+    size=st.sampled_from([0, 1, 7, 1_000, 5_000, 60_000]),
+    density=st.sampled_from([0.0, 0.0005, 0.05, 1.0]),
+    depth=st.sampled_from([1, 5, 100, 400]),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_the_keyword_candidates_are_exactly_the_best_positive_scores(size, density, depth, ties, seed) -> None:
+    import numpy as np
+
+    from kb.search.ranking import top_positive
+
+    rng = np.random.default_rng(seed)
+    values = rng.random(size) * (rng.random(size) < density)
+    if ties:  # few distinct scores: many equal ones straddle the cut
+        values = np.round(values * 4) / 4
+    values = values.astype(np.float32)
+    got = top_positive(values, depth)
+    best = np.sort(values[values > 0])[::-1][:depth]
+    assert len(got) == len(set(got.tolist())) == len(best)
+    assert np.array_equal(np.sort(values[got])[::-1], best)

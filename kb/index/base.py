@@ -187,6 +187,11 @@ class Lexical(ABC):
     def scores(self, stems: list[str]) -> np.ndarray:
         """BM25 score of every passage row for the query stems, float32 (size,)."""
 
+    def warm(self) -> None:
+        """Read ahead what the first searches would otherwise wait for (nothing where the
+        whole index is in memory)."""
+        return None
+
     @abstractmethod
     def attainable(self, stems: list[str]) -> float:
         """The sum over the query stems of the best score any one passage gets for each

@@ -185,6 +185,7 @@ class KnowledgeBase:
     def warm_up(self) -> None:
         """Do once, before the first visitor, what the first question would otherwise wait
         for: the example questions' vectors, the keyword statistics, the model's first call."""
+        self._generation.lexical.warm()
         self.answer("How long does the redness last?", 1)
         self._nearest_example(self.rules, self.embedder.encode_query("warm up"))
         self.urgent_contact()  # read from the documents once per generation
@@ -222,6 +223,7 @@ class KnowledgeBase:
             _glossary(fresh)
             _vocabulary(fresh)
             _urgent_contact(fresh)
+            fresh.lexical.warm()
             # The old generation is not closed: searches begun on it may still be reading.
             # It is freed when the last of them drops its reference.
             self._generation = fresh

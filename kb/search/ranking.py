@@ -140,10 +140,35 @@ def _candidates(generation: Generation, vector: np.ndarray, keyword: np.ndarray,
     ascending row order."""
     depth = max(CANDIDATES, 4 * k)
     nearest = generation.nearest_passages(vector, depth)
-    depth = min(depth, len(keyword))
-    lexical = np.argpartition(-keyword, depth - 1)[:depth] if depth else np.zeros(0, np.int64)
-    lexical = lexical[keyword[lexical] > 0]
+    lexical = top_positive(keyword, depth)
     return np.unique(np.concatenate([nearest[nearest >= 0], lexical]).astype(np.int64))
+
+
+def top_positive(values: np.ndarray, depth: int) -> np.ndarray:
+    """The positions of the ``depth`` largest positive values (ties broken arbitrarily).
+
+    A full partial sort of a million scores takes ~10 ms; a threshold taken from a 1%
+    sample first keeps a few hundred of them, and is exact: when at least ``depth`` values
+    reach the threshold, the largest ``depth`` are all among them (otherwise it falls back
+    to all positive values)."""
+    if depth <= 0 or len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    kept = np.zeros(0, dtype=np.int64)
+    sample = values[:: _SAMPLE_STEP]
+    if len(values) > 20 * _SAMPLE_STEP:
+        wanted = min(len(sample), 4 * depth * len(sample) // len(values) + 1)
+        threshold = np.partition(sample, len(sample) - wanted)[len(sample) - wanted]
+        if threshold > 0:
+            kept = np.flatnonzero(values >= threshold)
+    if len(kept) < depth:
+        kept = np.flatnonzero(values > 0)
+    if len(kept) > depth:
+        kept = kept[np.argpartition(-values[kept], depth - 1)[:depth]]
+    return kept.astype(np.int64)
+
+
+#: Every how many scores ``top_positive`` samples.
+_SAMPLE_STEP = 97
 
 
 class Clock:

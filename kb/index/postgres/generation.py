@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -100,11 +101,12 @@ class PostgresGeneration(Generation):
         # Computed where the vectors are: only numbers travel, never the vectors.
         wanted = (np.arange(self._count) if rows is None else np.asarray(rows, dtype=np.int64)).tolist()
         query = np.asarray(vector, dtype=np.float32)
-        with self._connection() as conn:
-            p_rows, p_cos, h_cos = conn.execute(_COSINES["passages"].format(s=self._s), (query, wanted)).fetchone()
-            s_owner, s_words, s_question, s_cos = conn.execute(
-                _COSINES["sentences"].format(s=self._s), (query, wanted)
-            ).fetchone()
+        # The two reads go to two server processes at once (each reads its own pages). This
+        # thread gives its connection back before it waits: no search holds one while it waits
+        # for another, so a full pool only queues, it never deadlocks.
+        sentences = _SIDE.submit(self._fetch_one, _COSINES["sentences"], (query, wanted))
+        p_rows, p_cos, h_cos = self._fetch_one(_COSINES["passages"], (query, wanted))
+        s_owner, s_words, s_question, s_cos = sentences.result()
         order, grouped, offsets, is_statement, is_question = _arrange(wanted, p_rows, s_owner, s_words, s_question)
         # <#> is the negative inner product (pgvector orders by it ascending).
         return Cosines(
@@ -179,6 +181,10 @@ class PostgresGeneration(Generation):
                 "It switches to the one in service within seconds; try again."
             ) from None
 
+    def _fetch_one(self, query: sql.SQL, args: tuple) -> tuple:
+        with self._connection() as conn:
+            return conn.execute(query.format(s=self._s), args).fetchone()
+
     def _passages(self, where: sql.Composable, args: list) -> dict[int, Passage]:
         query = sql.SQL(
             "SELECT p.row, p.id, p.source, p.title, p.page, p.section, p.start, p.end_, p.text, "
@@ -190,6 +196,10 @@ class PostgresGeneration(Generation):
         return {
             r[0]: Passage(*r[1:9], sentences=tuple((int(a), int(b)) for a, b in (r[9] or []))) for r in found
         }
+
+    @property
+    def postings_cache_limit(self) -> int:
+        return self._postings.limit
 
     def postings(self, stems: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each stem's rows and BM25 weights; kept ones from memory, the others read."""
@@ -213,6 +223,10 @@ def auto_ef_search(passages: int) -> int:
     0.98 on generated passages (400 at 100,000: 0.988; 800 at 1,000,000: 0.986, where 400
     gave 0.960)."""
     return 400 if passages <= 300_000 else 800
+
+
+#: At most this many of the commonest stems are read ahead when a generation opens.
+_WARM_STEMS = 2_000
 
 
 class _PostingsCache:
@@ -259,7 +273,21 @@ class PostgresLexical(Lexical):
         with generation._connection() as conn:
             found = conn.execute(query).fetchall()
         self._best = {stem: best for stem, best, _ in found}
-        self._stems = by_frequency({stem: passages for stem, _, passages in found})
+        self._passages = {stem: passages for stem, _, passages in found}
+        self._stems = by_frequency(self._passages)
+
+    def warm(self) -> None:
+        """Read the commonest stems' postings into the cache, up to half of it: they are the
+        longest to read and in most questions, so a new generation's first searches (and
+        questions never asked before) rarely wait for them."""
+        budget, picked = self._generation.postings_cache_limit // 2, []
+        for stem in self._stems[:_WARM_STEMS]:
+            size = self._passages[stem] * 8  # a row (int32) and a weight (float32) each
+            if size <= budget:
+                picked.append(stem)
+                budget -= size
+        for at in range(0, len(picked), 100):
+            self._generation.postings(picked[at : at + 100])
 
     def knows(self, stem: str) -> bool:
         return stem in self._best
@@ -279,6 +307,9 @@ class PostgresLexical(Lexical):
             return 0.0
         return lexical.attainable(self._best.get, self._rarest, stems)
 
+
+#: Runs the second of a search's two cosine reads beside the first (see ``cosines``).
+_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pg-cosines")
 
 #: The query's cosines (negated) to the given passages, their headings and their sentences, with
 #: the rows and flags, as arrays in row order.

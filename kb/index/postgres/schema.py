@@ -157,6 +157,10 @@ def setup(
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         check_server(conn)
         done.append(f"pgvector ready in {redact(admin_url)}")
+        try:  # optional (contrib): new generations are read into memory before they serve
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        except psycopg.Error as exc:
+            done.append(f"pg_prewarm not available ({exc.sqlstate}): a new generation's first searches read from disk")
         for role in (READER_ROLE, WRITER_ROLE):
             if not role_exists(conn, role):
                 conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
