@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         kept = text[: text.index(MARKER)]
         if args.only:
             before = _sections(text[text.index(MARKER) :])
-            header[2] = before.get("", header[2]) + f" Sections {', '.join(names)} re-run by `{command}`."
+            note = f" Sections {', '.join(names)} re-run by `{command}`."
+            earlier = before.get("", header[2])
+            header[2] = earlier if note in earlier else earlier + note
     merged = {**before, **_sections("\n".join(sections))}
     merged.pop("", None)
     body = "\n".join(header + [merged[title] for title in _ordered(merged)])
