@@ -26,7 +26,7 @@ import numpy as np
 from kb.reading.documents import DOCUMENT_TYPES
 from kb.search import Hit, KnowledgeBase
 
-Kind = Literal["answerable", "near", "far"]
+Kind = Literal["answerable", "near", "far", "small_talk"]
 #: How many hits are judged: MRR@10 and nDCG@10 look no further.
 DEPTH = 10
 
