@@ -54,9 +54,18 @@ def test_glossary_terms_match_whole_words_in_any_spelling_of_hyphens_and_case() 
 
 
 def test_rewrite_adds_glossary_words_joined_variants_compounds_and_spelling_fixes() -> None:
-    searched = rewrite("accutane and co-2 skincare reserfacing", GLOSSARY, known, correct, words)
-    assert searched.added == ("isotretinoin", "carbon dioxide", "co2", "skin care", "resurfacing")
-    assert searched.expanded.startswith("accutane and co-2 skincare reserfacing isotretinoin")
+    searched = rewrite("accutane and co-2 laserskin reserfacing", GLOSSARY, known, correct, words)
+    assert searched.added == ("isotretinoin", "carbon dioxide", "co2", "laser skin", "resurfacing")
+    assert searched.expanded.startswith("accutane and co-2 laserskin reserfacing isotretinoin")
+
+
+def test_real_words_are_neither_corrected_nor_split() -> None:
+    # "skincare" and "warts" are English (wordfreq), though the documents never use them.
+    assert rewrite("skincare", GLOSSARY, known, correct, words).added == ()
+    assert query.likely_fix("rednes", "redness") and query.likely_fix("excercise", "exercise")
+    assert not query.likely_fix("warts", "part") and not query.likely_fix("thanks", "than")
+    # Rare but real, and the fix no commoner: "leathery" is not "feathering".
+    assert not query.likely_fix("leathery", "feathering")
 
 
 def test_known_words_short_words_and_glossary_terms_are_not_corrected() -> None:
@@ -109,7 +118,11 @@ def test_spelling_ties_do_not_depend_on_the_process_that_built_the_index() -> No
     )
     seen = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
         ).stdout
         for seed in ("1", "2", "3")
     }

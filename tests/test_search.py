@@ -79,6 +79,17 @@ def test_an_faq_question_asked_in_other_words_finds_its_entry(shipped: Knowledge
 def test_a_misspelt_word_is_searched_as_the_documents_spell_it(shipped: KnowledgeBase) -> None:
     answer = shipped.answer("how long is the reserfacing recovery", 3)
     assert "resurfacing" in answer.searched_for
+    assert "redness" in shipped.answer("how lond does the rednes last", 3).searched_for
+
+
+def test_real_words_are_never_corrected_into_other_words(shipped: KnowledgeBase) -> None:
+    from wordfreq import top_n_list
+
+    assert shipped.answer("Do you remove warts?", 3).searched_for == ()
+    assert shipped.answer("hi there", 3).searched_for == ()
+    plain = shipped.configured(use_glossary=False)  # whatever is added is then a spelling fix
+    changed = {w: plain.rewrite(w).added for w in top_n_list("en", 5000)}
+    assert {w: added for w, added in changed.items() if added} == {}
 
 
 def test_k_larger_than_the_index_returns_what_there_is(built: Settings, embedder: Embedder) -> None:

@@ -118,11 +118,44 @@ def rewrite(
         ]
         # A long rambling question is not worth a slow one: the first few unknown words
         # are the likeliest misspellings of what it is about.
+        # "shouldn't" reaches the index as "shouldn": a contraction is as real as its whole.
+        contracted = {
+            token.split("'")[0]
+            for token in re.findall(r"\w+'\w+", query.lower().replace("’", "'"))
+            if zipf(token) >= REAL_WORD_ZIPF
+        }
+        unknown = [w for w in unknown if w not in contracted]
         for word in unknown[:MAX_FIXES]:
             fixed = split_compound(word, known) or (correct(word) if correct is not None else None)
-            if fixed and fixed not in added:
+            if fixed and fixed not in added and likely_fix(word, fixed):
                 added.append(fixed)
     return Rewrite(query, tuple(added))
+
+
+#: A word seen at least this often in English (Zipf scale: 3 is once per million words,
+#: the 5,000th commonest word is 4.2) is a word: it is never corrected or split.
+REAL_WORD_ZIPF = 3.0
+#: Below that, a word is corrected only to one at least this much commoner (1.5 on the Zipf
+#: scale is about 30 times), or when English does not know it at all.
+COMMONER_BY = 1.5
+
+
+def zipf(word: str) -> float:
+    """How common ``word`` is in English: log10 of its frequency per billion words (wordfreq),
+    0 for a word it has never seen."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def likely_fix(word: str, fix: str) -> bool:
+    """Whether ``fix`` is a likely correction of ``word``: the word is not a real word
+    ("warts" and "thanks" are, and stay) and the fix is much commoner, or the word is no
+    English at all ("rednes")."""
+    seen = zipf(word)
+    if seen >= REAL_WORD_ZIPF:
+        return False
+    return seen == 0.0 or min(zipf(part) for part in fix.split()) - seen >= COMMONER_BY
 
 
 def split_compound(word: str, known: Callable[[str], bool]) -> str | None:
