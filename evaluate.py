@@ -119,8 +119,8 @@ def clinic_table(
         "Declines at the threshold set on dev to wrongly decline at most 5% of covered questions.",
         "",
         "| configuration | R@1 | R@3 | R@5 | MRR@10 | nDCG@10 | threshold | off-topic declined (near, far) "
-        "| covered declined |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| covered declined | small talk |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
     for name in names:
@@ -132,7 +132,7 @@ def clinic_table(
         lines.append(
             f"| {name} | {f.recall[1]:.3f} | {f.recall[3]:.3f} | {f.recall[5]:.3f} | {f.mrr:.3f} | "
             f"{f.ndcg:.3f} | {threshold:.3f} | {f.declined_off_topic:.2f} ({f.declined_near:.2f}, "
-            f"{f.declined_far:.2f}) | {f.wrongly_declined:.2f} |"
+            f"{f.declined_far:.2f}) | {f.wrongly_declined:.2f} | {f.small_talk:.2f} |"
         )
         if failures:
             missed = [o for o in outcomes if o.question.kind == "answerable" and (o.rank or 99) > 3]

@@ -115,9 +115,26 @@ def client(app: RunningApp) -> Client:
 # --- the /search and /documents contract --------------------------------------------------
 
 
+def test_hello_is_answered_as_small_talk_not_with_passages(client: Client) -> None:
+    result = client.predict("hello", api_name="/search")
+    assert (result["answered"], result["reason"], result["passages"]) == (False, "small_talk", [])
+    assert "for example" in result["message"]
+    covered = client.predict("How long is the redness after a CO2 laser?", api_name="/search")
+    assert (covered["answered"], covered["reason"]) == (True, "covered")
+
+
 def test_search_returns_the_documented_json_object(client: Client) -> None:
     result = client.predict("How long is the redness after a CO2 laser?", api_name="/search")
-    assert set(result) == {"question", "searched_for", "answered", "urgent", "message", "took_ms", "passages"}
+    assert set(result) == {
+        "question",
+        "searched_for",
+        "answered",
+        "reason",
+        "urgent",
+        "message",
+        "took_ms",
+        "passages",
+    }
     assert result["question"] == "How long is the redness after a CO2 laser?"
     assert result["answered"] is True and result["urgent"] is False
     assert isinstance(result["message"], str) and isinstance(result["took_ms"], float)
@@ -195,7 +212,9 @@ def test_the_plain_json_route_answers_as_the_gradio_api(app: RunningApp, client:
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
     via_gradio = client.predict(question, 3, api_name="/search")
     assert set(plain.json()) == set(via_gradio)
-    assert [p["passage_id"] for p in plain.json()["passages"]] == [p["passage_id"] for p in via_gradio["passages"]]
+    assert [p["passage_id"] for p in plain.json()["passages"]] == [
+        p["passage_id"] for p in via_gradio["passages"]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -208,7 +227,9 @@ def test_the_plain_json_route_answers_as_the_gradio_api(app: RunningApp, client:
     ],
     ids=["whitespace", "too-long", "k-0", "k-51"],
 )
-def test_the_plain_json_route_refuses_bad_requests_clearly(app: RunningApp, params: dict, message: str) -> None:
+def test_the_plain_json_route_refuses_bad_requests_clearly(
+    app: RunningApp, params: dict, message: str
+) -> None:
     answer = httpx.get(app.url + "api/search", params=params, timeout=60)
     assert answer.status_code == 400 and message in answer.json()["detail"]
 
@@ -295,7 +316,18 @@ def test_staff_cancel_a_reingest_and_the_site_keeps_its_index(app: RunningApp, c
     assert staff.predict(api_name="/cancel_reingest") == "No re-ingest is running."
     before = client.predict(api_name="/documents")
     # Long enough that the worker is still embedding when the cancel arrives.
-    words = ["voucher", "gift", "card", "value", "expiry", "balance", "refund", "treatment", "booking", "desk"]
+    words = [
+        "voucher",
+        "gift",
+        "card",
+        "value",
+        "expiry",
+        "balance",
+        "refund",
+        "treatment",
+        "booking",
+        "desk",
+    ]
     paragraphs = (" ".join(words[(i * 7 + j) % len(words)] + str(i) for j in range(60)) for i in range(3000))
     (app.settings.documents_dir / "gift-vouchers.md").write_text(
         "# Gift vouchers\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"

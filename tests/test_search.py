@@ -190,3 +190,51 @@ def test_answers_asked_at_once_from_many_threads_match_those_asked_one_at_a_time
         assert [h.passage_id for h in together[q].hits] == [h.passage_id for h in alone[q].hits], q
         assert np.allclose([h.score for h in together[q].hits], [h.score for h in alone[q].hits], atol=1e-5)
         assert (together[q].answered, together[q].urgent) == (alone[q].answered, alone[q].urgent)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "hello",
+        "Hi there!",
+        "thanks!",
+        "thank you so much!!",
+        "ok",
+        "k",
+        "?",
+        "👍👍",
+        "42",
+        "asdf",
+        "good morning",
+        "are you a real person",
+        "HELLO ANYONE THERE",
+        "bye",
+        "lol",
+        "test",
+    ],
+)
+def test_small_talk_and_non_questions_are_recognised(message: str) -> None:
+    from kb.search.smalltalk import is_small_talk
+
+    assert is_small_talk(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "how much",
+        "help with redness",
+        "Do you remove warts?",
+        "fraxel?",
+        "co2 downtime",
+        "is it safe",
+        "thanks, how long is the redness?",
+        "hi, can I book for Saturday?",
+        "spf",
+        "ok to swim after laser?",
+    ],
+)
+def test_short_questions_are_not_small_talk(message: str) -> None:
+    from kb.search.smalltalk import is_small_talk
+
+    assert not is_small_talk(message)

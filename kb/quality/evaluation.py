@@ -135,6 +135,7 @@ class Outcome:
     ndcg: float
     top: str  # passage id of the first hit, for reading failures
     score: float  # the first hit's score
+    reason: str = "covered"  # the answer's reason: covered, not_covered, small_talk
 
 
 @dataclass
@@ -150,13 +151,16 @@ class Figures:
     declined_near: float = 0.0
     declined_far: float = 0.0
     wrongly_declined: float = 0.0  # answerable questions answered "not covered"
+    small_talk: float = 0.0  # small-talk messages answered as small talk
 
 
 def figures(outcomes: Iterable[Outcome], ks: Sequence[int] = (1, 3, 5)) -> Figures:
     outcomes = list(outcomes)
     answerable = [o for o in outcomes if o.question.kind == "answerable"]
-    off = [o for o in outcomes if o.question.kind != "answerable"]
+    off = [o for o in outcomes if o.question.kind in ("near", "far")]
+    chat = [o for o in outcomes if o.question.kind == "small_talk"]
     f = Figures(answerable=len(answerable), unanswerable=len(off))
+    f.small_talk = _share(o.reason == "small_talk" for o in chat)
     if answerable:
         f.recall = {k: _share(o.rank is not None and o.rank <= k for o in answerable) for k in ks}
         f.mrr = sum(o.rr for o in answerable) / len(answerable)
@@ -190,6 +194,7 @@ def run(kb: KnowledgeBase, questions: Sequence[Question], depth: int = DEPTH) ->
                 ndcg(judged, len(q.answers), depth),
                 top.passage_id if top else "",
                 top.score if top else 0.0,
+                answer.reason,
             )
         )
     return out

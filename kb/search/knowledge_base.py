@@ -19,7 +19,7 @@ from kb.embedding import Embedder
 from kb.errors import KBError, QueryError
 from kb.index import open_backend
 from kb.index.base import DocumentRecord, Generation
-from kb.search import triage
+from kb.search import smalltalk, triage
 from kb.search.query import Glossary, Rewrite, Vocabulary, nearest, parse_glossary, rewrite
 from kb.search.ranking import SIGNAL_NAMES, Clock, Signals, combine, needed_signals, signals_for
 
@@ -59,6 +59,9 @@ class Answer:
     searched_for: tuple[str, ...] = ()
     #: Milliseconds spent in each part of the answer (see ``PARTS``), for the benchmarks.
     parts: dict[str, float] = field(default_factory=dict)
+    #: Why it is (not) answered: "covered", "not_covered" or "small_talk" (a greeting,
+    #: thanks, an emoji…: a friendly reply and no passages).
+    reason: str = "covered"
 
 
 #: The parts of an answer, timed in ``Answer.parts``: the query rewrite (glossary, spelling),
@@ -124,6 +127,8 @@ class KnowledgeBase:
             QueryError: as ``search``.
         """
         clock = Clock()
+        if smalltalk.is_small_talk(self.validate(query, k)[0]):
+            return self._small_talk(query.strip(), clock)
         ranking = self.explain(query, k, clock)
         hits = ranking.hits
         question = query.strip()
@@ -161,6 +166,13 @@ class KnowledgeBase:
             contact,
             ranking.query.added,
             clock.parts,
+            "covered" if answered else "not_covered",
+        )
+
+    def _small_talk(self, question: str, clock: Clock) -> Answer:
+        examples = " ".join(f"“{q}”" for q in smalltalk.EXAMPLE_QUESTIONS[:3])
+        return Answer(
+            question, False, False, smalltalk.REPLY + examples, clock.total(), [], [], None, reason="small_talk"
         )
 
     def _nearest_example(self, rules: triage.WarningRules, vector: np.ndarray) -> tuple[str, float]:

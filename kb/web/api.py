@@ -28,6 +28,7 @@ class SearchResult(TypedDict):
     question: str
     searched_for: list[str]
     answered: bool
+    reason: str
     urgent: bool
     message: str
     took_ms: float
@@ -69,6 +70,7 @@ def answer_json(answer: Answer) -> SearchResult:
         "question": answer.question,
         "searched_for": list(answer.searched_for),
         "answered": answer.answered,
+        "reason": answer.reason,
         "urgent": answer.urgent,
         "message": answer.message,
         "took_ms": round(answer.took_ms, 2),

@@ -55,10 +55,12 @@ class ClinicApp:
     def search(self, question: str, k: int = 5) -> SearchResult:
         """Search the clinic's documents.
 
-        Returns {question, searched_for, answered, urgent, message, took_ms, passages:
+        Returns {question, searched_for, answered, reason, urgent, message, took_ms, passages:
         [{rank, text, highlight, score, source, title, page, section, passage_id}]}.
         Passages are best first and their scores fall with rank; `answered` is false when
-        the best score is under the threshold (the documents do not cover the question);
+        the documents do not cover the question, and `reason` says why: "covered",
+        "not_covered", or "small_talk" (a greeting, thanks, an emoji: a friendly reply in
+        `message`, no passages);
         `searched_for` lists words added from the glossary or spelling fixes; `urgent` is true when the question
         describes warning signs after a treatment. k: 1-50 (default 5); the question: at most
         1,000 characters.

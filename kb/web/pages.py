@@ -7,6 +7,7 @@ documents tab."""
 
 import gradio as gr
 
+from kb.search.smalltalk import EXAMPLE_QUESTIONS
 from kb.web import render
 from kb.web.app import ClinicApp
 
@@ -14,13 +15,7 @@ DISCLAIMER = (
     "**Information, not medical advice.** Answers are passages from the clinic's own documents. "
     "For advice about your own skin, talk to your clinician."
 )
-EXAMPLES = [
-    "How long is the redness after a CO2 laser?",
-    "How many sessions will I need?",
-    "Can I have laser resurfacing if I get cold sores?",
-    "When can I wear makeup again?",
-    "What is the cancellation policy?",
-]
+EXAMPLES = list(EXAMPLE_QUESTIONS)
 CSS = """
 .kb-card {border:1px solid #d9dde3; border-radius:10px; padding:12px 16px; margin:10px 0; background:#fff;}
 .kb-card-head {display:flex; gap:10px; align-items:center; flex-wrap:wrap; font-size:0.92em;}
@@ -40,6 +35,7 @@ CSS = """
 .kb-notice {color:#7a5b00; font-size:0.82em; margin-top:2px;}
 .kb-searched {color:#555; font-size:0.92em; margin:6px 0;}
 .kb-not-covered {border:1px solid #c9a227; background:#fff8e1; padding:12px 16px; border-radius:10px; margin:10px 0;}
+.kb-small-talk {border:1px solid #9cc3d5; background:#eef6fa; padding:12px 16px; border-radius:10px; margin:10px 0;}
 .kb-documents {width:100%; border-collapse:collapse;} .kb-documents td, .kb-documents th {padding:6px 8px;
             border-bottom:1px solid #e3e3e3; text-align:left; vertical-align:top;}
 """

@@ -104,7 +104,9 @@ def notice_html(answer: Answer) -> str:
         parts.append(
             f'<div class="kb-searched">Also searched for: {escape(", ".join(answer.searched_for))}</div>'
         )
-    if not answer.answered:
+    if answer.reason == "small_talk":
+        parts.append(f'<div class="kb-small-talk">{escape(answer.message)}</div>')
+    elif not answer.answered:
         parts.append(
             "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong> "
             "Nothing in them answers your question well enough to show. Try other words, "
