@@ -30,25 +30,11 @@ REPLY = (
 
 #: Words that make a message small talk.
 _SOCIAL = frozenset(
-    """
-    hello hi hey hiya heya howdy yo hola greetings morning afternoon evening
-    thanks thank thankyou thx ty cheers appreciate appreciated
-    ok okay k kk okey alright cool great nice awesome perfect excellent wonderful lovely brilliant fine good
-    yes yeah yep yup ya no nope nah sure
-    bye goodbye cya ttyl later
-    lol haha hahaha hehe lmao omg wow
-    test testing hmm hm um umm uh oh ah
-    help bot robot human person chatbot ai real
-    """.split()
+    ["hello", "hi", "hey", "hiya", "heya", "howdy", "yo", "hola", "greetings", "morning", "afternoon", "evening", "thanks", "thank", "thankyou", "thx", "ty", "cheers", "appreciate", "appreciated", "ok", "okay", "k", "kk", "okey", "alright", "cool", "great", "nice", "awesome", "perfect", "excellent", "wonderful", "lovely", "brilliant", "fine", "good", "yes", "yeah", "yep", "yup", "ya", "no", "nope", "nah", "sure", "bye", "goodbye", "cya", "ttyl", "later", "lol", "haha", "hahaha", "hehe", "lmao", "omg", "wow", "test", "testing", "hmm", "hm", "um", "umm", "uh", "oh", "ah", "help", "bot", "robot", "human", "person", "chatbot", "ai", "real"]
 )
 #: Words that may stand beside them ("thank you so much", "is anyone there").
 _FILLER = frozenset(
-    """
-    a an the and or to for of with so very much many lot lots all just again still here there
-    you u your yours i me my we us it this that is are am was be
-    anyone anybody someone somebody everyone guys dear sir madam please day night see talking
-    how who what doing
-    """.split()
+    ["a", "an", "the", "and", "or", "to", "for", "of", "with", "so", "very", "much", "many", "lot", "lots", "all", "just", "again", "still", "here", "there", "you", "u", "your", "yours", "i", "me", "my", "we", "us", "it", "this", "that", "is", "are", "am", "was", "be", "anyone", "anybody", "someone", "somebody", "everyone", "guys", "dear", "sir", "madam", "please", "day", "night", "see", "talking", "how", "who", "what", "doing"]
 )
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
