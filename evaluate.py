@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ CONFIGS: dict[str, dict[str, object]] = {
     "hybrid, no spelling": {"spelling": False},
     "hybrid, no glossary": {"use_glossary": False},
     "hybrid, glossary words given to the model too": {"expand_dense": True},
+    "hybrid, declined by the best score alone": {"decline": "score"},
 }
 
 
@@ -58,13 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "eval", help="where indexes are kept")
     parser.add_argument("--model", help="embedding model (a local sentence-transformers folder)")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
-    parser.add_argument("--configs", help="comma-separated names from: " + ", ".join(CONFIGS))
+    parser.add_argument("--configs", help="semicolon-separated names from: " + "; ".join(CONFIGS))
     parser.add_argument("--scifact", type=Path, help="a BEIR SciFact folder, e.g. ../shared/beir-scifact")
     parser.add_argument("--scifact-split", default="test")
     parser.add_argument("--nfcorpus", type=Path, help="a BEIR NFCorpus folder, e.g. ../shared/beir-nfcorpus")
     parser.add_argument("--nfcorpus-split", default="test")
     parser.add_argument("--no-clinic", action="store_true", help="skip the clinic evaluation set")
     parser.add_argument("--failures", action="store_true", help="list the questions each config misses")
+    parser.add_argument(
+        "--fit-decline",
+        action="store_true",
+        help="fit the not-covered model on the dev split and write kb/search/not_covered.json",
+    )
     parser.add_argument(
         "--tune",
         action="store_true",
@@ -76,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_warnings_only()
-    names = args.configs.split(",") if args.configs else list(CONFIGS)
+    names = args.configs.split(";") if args.configs else list(CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         print(f"error: unknown configuration {unknown}; choose from {', '.join(CONFIGS)}", file=sys.stderr)
@@ -84,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder(args.model) if args.model else Embedder()
     if args.tune:
         return tune(args, embedder)
+    if args.fit_decline:
+        from kb.quality import decline
+
+        kb = clinic_kb(args, embedder)
+        dev = [q for q in evaluation.load_questions(args.questions) if q.split == "dev"]
+        print(json.dumps(decline.fit(kb, dev), indent=2))
+        return 0
     if not args.no_clinic:
         kb = clinic_kb(args, embedder)
         questions = evaluation.load_questions(args.questions)

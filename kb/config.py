@@ -32,6 +32,7 @@ ENV_VARS = {
     "KB_BATCH_SIZE": "batch_size",
     "KB_SEARCH_MODE": "search_mode",
     "KB_MIN_SCORE": "min_score",
+    "KB_DECLINE": "decline",
     "KB_GLOSSARY": "glossary",
     "KB_WARNING_SIGNS": "warning_signs",
     "KB_GOLDEN": "golden_questions",
@@ -113,6 +114,10 @@ class Settings:
     #: A best hit scoring below this means the documents do not cover the question. The
     #: score is the hybrid score above, so the threshold belongs to the weights.
     min_score: float = 0.29
+    #: How "not covered" is decided: "model" (the best score, the question's specific words
+    #: and where they occur, combined by the model in kb/search/not_covered.json) or
+    #: "score" (the best hit's score against min_score alone).
+    decline: str = "model"
     #: Patient words -> document words, read at ingest and kept with the index (see
     #: kb/search/query.py for the format); a missing file means no glossary.
     glossary: Path = Path("glossary.txt")

@@ -53,7 +53,7 @@ def outcome(kind: str, rank: int | None, answered: bool, score: float) -> Outcom
     answers = (Expected("faq.md", "x"),) if kind == "answerable" else ()
     q = Question("q", "question?", "dev", kind, answers)
     rr = 1 / rank if rank else 0.0
-    return Outcome(q, answered, rank, rr, rr, "faq.md#1", score)
+    return Outcome(q, answered, rank, rr, rr, "faq.md#1", score, "covered", confidence=score)
 
 
 def test_figures_and_the_threshold_that_keeps_covered_questions() -> None:
@@ -102,6 +102,25 @@ def test_every_label_is_found_in_the_shipped_documents(shipped_index: Settings, 
     kb = KnowledgeBase(shipped_index, embedder)
     questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
     assert evaluation.missing_labels(kb, questions) == []
+
+
+@pytest.mark.slow
+def test_golden_questions_written_for_other_documents_are_reported_as_such(
+    built: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    path = tmp_path / "golden.jsonl"
+    rows = [
+        {"id": "g1", "question": "How long does the redness last?", "split": "dev", "kind": "answerable",
+         "answers": [{"source": "recovery-timelines.html", "contains": "redness"}]},
+        {"id": "g2", "question": "How much is Botox?", "split": "dev", "kind": "near", "answers": []},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    kb = KnowledgeBase(built.with_changes(golden_questions=path), embedder)
+    with pytest.raises(golden.NotThisCollection):
+        golden.check(kb, path)
+    summary = golden.golden_summary(kb)
+    assert "none apply to this collection" in summary and "KB_GOLDEN" in summary
+    assert kb.backend.quality_checks(1) == []  # nothing recorded to compare against later
 
 
 @pytest.mark.slow

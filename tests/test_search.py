@@ -238,3 +238,20 @@ def test_short_questions_are_not_small_talk(message: str) -> None:
     from kb.search.smalltalk import is_small_talk
 
     assert not is_small_talk(message)
+
+
+@pytest.mark.parametrize(
+    ("near", "covered"),
+    [
+        ("How long does HydraFacial take?", "How long does the treatment take?"),
+        ("How long do Juvederm fillers last?", "How long do the results of laser resurfacing last?"),
+        ("Is Ultherapy painful?", "Is laser resurfacing painful?"),
+    ],
+)
+def test_a_question_about_another_treatment_is_declined_while_its_neighbour_is_answered(
+    shipped: KnowledgeBase, near: str, covered: str
+) -> None:
+    declined = shipped.answer(near, 5)
+    assert (declined.answered, declined.reason) == (False, "not_covered")
+    assert declined.message.startswith("The clinic's documents don't cover")
+    assert shipped.answer(covered, 5).answered

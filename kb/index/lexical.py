@@ -58,9 +58,14 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word.lower())
 
 
+def query_stopwords() -> frozenset[str]:
+    """Words of a query that carry no intent."""
+    return _stopwords(QUERY_STOPWORDS) | _stopwords("en")
+
+
 def query_stems(text: str) -> list[str]:
     """Stems of the words of a query that carry its intent (query stopwords dropped)."""
-    drop = _stopwords(QUERY_STOPWORDS) | _stopwords("en")
+    drop = query_stopwords()
     return [stem(w) for w in words(text) if w not in drop]
 
 

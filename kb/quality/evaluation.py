@@ -136,6 +136,7 @@ class Outcome:
     top: str  # passage id of the first hit, for reading failures
     score: float  # the first hit's score
     reason: str = "covered"  # the answer's reason: covered, not_covered, small_talk
+    confidence: float = 0.0  # the answer's confidence that the documents cover it
 
 
 @dataclass
@@ -195,6 +196,7 @@ def run(kb: KnowledgeBase, questions: Sequence[Question], depth: int = DEPTH) ->
                 top.passage_id if top else "",
                 top.score if top else 0.0,
                 answer.reason,
+                answer.confidence,
             )
         )
     return out
@@ -230,10 +232,10 @@ def by_document_type(outcomes: Iterable[Outcome]) -> dict[str, Figures]:
 
 
 def calibrate(outcomes: Sequence[Outcome], max_wrongly_declined: float = 0.05) -> float:
-    """The highest threshold on the best hit's score that declines no more than
+    """The highest threshold on the answers' confidence that declines no more than
     ``max_wrongly_declined`` of the answerable questions: the operating point that keeps
     answers and declines as many off-topic questions as that allows."""
-    scores = sorted(o.score for o in outcomes if o.question.kind == "answerable")
+    scores = sorted(o.confidence for o in outcomes if o.question.kind == "answerable")
     if not scores:
         return 0.0
     allowed = int(math.floor(max_wrongly_declined * len(scores) + 1e-9))
@@ -242,7 +244,7 @@ def calibrate(outcomes: Sequence[Outcome], max_wrongly_declined: float = 0.05) -
 
 def at_threshold(outcomes: Sequence[Outcome], threshold: float) -> list[Outcome]:
     """The outcomes as if the answered decision were made at ``threshold``."""
-    return [dataclasses.replace(o, answered=o.score >= threshold) for o in outcomes]
+    return [dataclasses.replace(o, answered=o.confidence >= threshold and o.score > 0) for o in outcomes]
 
 
 # --- tuning: every signal of every passage for every question, then weights tried fast ---

@@ -62,14 +62,34 @@ class GoldenCheck:
         return "\n".join(lines)
 
 
+class NotThisCollection(Exception):
+    """The golden questions are about documents this collection does not hold."""
+
+
+def belongs(questions: list[evaluation.Question], sources: set[str]) -> bool:
+    """Whether golden questions belong to a collection of these documents: any answerable
+    one is answered by a document it holds. (Once they belong, all are asked: an answer whose
+    document was removed is a loss to report, not a question to skip.)"""
+    return any(a.source in sources for q in questions if q.kind == "answerable" for a in q.answers)
+
+
 def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> GoldenCheck | None:
     """Ask the golden questions of the generation in service and record the figures.
 
     Returns None when there is no questions file (a clinic without golden questions).
+
+    Raises:
+        NotThisCollection: none of the questions is answered by a document indexed here.
     """
     if not Path(questions_path).is_file():
         return None
     questions = [q for q in evaluation.load_questions(questions_path) if q.split == split]
+    if not belongs(questions, {d.source for d in kb.documents()}):
+        raise NotThisCollection(
+            f"none of the {len(questions)} {split} questions in {questions_path} is answered by a "
+            "document indexed here: they were written for other documents. Write golden questions "
+            'for these (README, "Golden questions") and point KB_GOLDEN at them'
+        )
     outcomes = evaluation.run(kb, questions)
     f = evaluation.figures(outcomes)
     in_top3 = sorted(o.question.id for o in outcomes if o.rank is not None and o.rank <= 3)
@@ -99,6 +119,8 @@ def golden_summary(kb: KnowledgeBase) -> str:
     """The golden questions' figures on the new index, or why there are none."""
     try:
         result = check(kb, kb.settings.golden_questions)
+    except NotThisCollection as exc:
+        return f"  golden questions: none apply to this collection; {exc}."
     except (KBError, ValueError) as exc:
         return f"  golden questions: not asked ({exc})"
     if result is None:

@@ -19,7 +19,7 @@ from kb.embedding import Embedder
 from kb.errors import KBError, QueryError
 from kb.index import open_backend
 from kb.index.base import DocumentRecord, Generation
-from kb.search import smalltalk, triage
+from kb.search import coverage, smalltalk, triage
 from kb.search.query import Glossary, Rewrite, Vocabulary, nearest, parse_glossary, rewrite
 from kb.search.ranking import SIGNAL_NAMES, Clock, Signals, combine, needed_signals, signals_for
 
@@ -62,6 +62,9 @@ class Answer:
     #: Why it is (not) answered: "covered", "not_covered" or "small_talk" (a greeting,
     #: thanks, an emoji…: a friendly reply and no passages).
     reason: str = "covered"
+    #: How sure the search is that the documents cover the question, 0..1 (the model's
+    #: probability; with ``Settings.decline`` "score", the best hit's score).
+    confidence: float = 0.0
 
 
 #: The parts of an answer, timed in ``Answer.parts``: the query rewrite (glossary, spelling),
@@ -104,6 +107,7 @@ class KnowledgeBase:
             raise
         self.embedder = embedder or Embedder.for_settings(settings)
         self._generation = generation
+        self._decline_model = coverage.NotCovered.load()
         self._swap = threading.Lock()
         self._examples_lock = threading.Lock()
         self._example_cache: dict[tuple[str, ...], np.ndarray] = {}
@@ -132,7 +136,7 @@ class KnowledgeBase:
         ranking = self.explain(query, k, clock)
         hits = ranking.hits
         question = query.strip()
-        answered = bool(hits) and hits[0].score >= self.settings.min_score
+        confidence, answered = self._covered(question, ranking)
         rules = self.rules  # one set of rules for the whole answer, even if a refresh swaps them
         signs = rules.matched_signs(question)
         if not signs and rules.urgent_examples:
@@ -167,7 +171,22 @@ class KnowledgeBase:
             ranking.query.added,
             clock.parts,
             "covered" if answered else "not_covered",
+            confidence,
         )
+
+    def _covered(self, question: str, ranking: Ranking) -> tuple[float, bool]:
+        """How sure the search is that the documents cover the question, and the decision."""
+        hits = ranking.hits
+        if not hits:
+            return 0.0, False
+        model = self._decline_model if self.settings.decline == "model" else None
+        if model is None:
+            return hits[0].score, hits[0].score >= self.settings.min_score
+        from kb.index import lexical
+
+        values = coverage.features(lexical.words(ranking.query.expanded), hits, ranking.signals, self._generation)
+        probability = model.probability(values)
+        return probability, probability >= model.threshold
 
     def _small_talk(self, question: str, clock: Clock) -> Answer:
         examples = " ".join(f"“{q}”" for q in smalltalk.EXAMPLE_QUESTIONS[:3])
