@@ -74,7 +74,19 @@ def test_off_topic_question_says_not_covered(page) -> None:
 
     ask(page, "What is the capital of Australia?")
     expect(page.locator(".kb-not-covered")).to_contain_text("don't cover this", timeout=30_000)
+    # It points to the clinic's line for questions, as the documents state it.
+    expect(page.locator(".kb-not-covered")).to_contain_text("Ask the clinic: Main phone")
+    for label in page.locator(".kb-relevance").all_inner_texts():
+        assert label.startswith("Not a match")
     page.screenshot(path=str(ARTIFACTS / "not-covered.png"))
+
+
+def test_hello_gets_a_friendly_reply_not_passages(page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, "hello")
+    expect(page.locator(".kb-small-talk")).to_contain_text("for example", timeout=30_000)
+    expect(page.locator(".kb-card")).to_have_count(0)
 
 
 def test_warning_signs_show_the_urgent_notice(page) -> None:

@@ -32,6 +32,9 @@ def test_cards_show_relevance_falling_with_rank_and_labels_read_against_the_thre
         card = render.card_html(hit(rank, score), "sessions", threshold)
         assert f'title="score {score:.2f}"' in card and f"width:{width}%" in card
     assert widths == sorted(widths, reverse=True) and widths[-1] >= 5
+    # A question the documents don't cover: its nearest passages are never labelled a match.
+    reference = render.card_html(hit(1, 0.62), "sessions", threshold, answered=False)
+    assert "Not a match" in reference and "match</span>" not in reference.replace("Not a match", "")
 
 
 def test_a_document_notice_is_shown_escaped_on_the_documents_page() -> None:

@@ -72,10 +72,7 @@ class Answer:
 #: ranking, fetching the passages and their best sentence, and the warning-sign check.
 PARTS = ("rewrite", "encode", "vectors", "bm25", "fusion", "fetch", "triage")
 
-NOT_COVERED = (
-    "The clinic's documents don't cover this question. Try asking in other words, or contact "
-    "the clinic directly."
-)
+NOT_COVERED = "The clinic's documents don't cover this question."
 
 
 class KnowledgeBase:
@@ -154,11 +151,15 @@ class KnowledgeBase:
                 f"Your question mentions warning signs ({', '.join(signs)}). Contact the clinic now: "
                 f"{call} In an emergency, call your local emergency number."
             )
-        parts.append(
-            "These passages from the clinic's documents match your question best."
-            if answered
-            else NOT_COVERED
-        )
+        if answered:
+            parts.append("These passages from the clinic's documents match your question best.")
+        else:
+            booking = _booking_contact(self._generation)
+            parts.append(
+                f"{NOT_COVERED} Ask the clinic: {booking.text}."
+                if booking
+                else f"{NOT_COVERED} Try other words, or contact the clinic directly."
+            )
         return Answer(
             question,
             answered,
@@ -220,6 +221,7 @@ class KnowledgeBase:
         self.answer("How long does the redness last?", 1)
         self._nearest_example(self.rules, self.embedder.encode_query("warm up"))
         self.urgent_contact()  # read from the documents once per generation
+        _booking_contact(self._generation)
 
     def configured(self, **changes: object) -> KnowledgeBase:
         """The same loaded model and generation, searched with some settings changed (to
@@ -254,6 +256,7 @@ class KnowledgeBase:
             _glossary(fresh)
             _vocabulary(fresh)
             _urgent_contact(fresh)
+            _booking_contact(fresh)
             fresh.lexical.warm()
             # The old generation is not closed: searches begun on it may still be reading.
             # It is freed when the last of them drops its reference.
@@ -382,6 +385,15 @@ def _urgent_contact(generation: Generation) -> triage.UrgentContact | None:
         texts = generation.texts_mentioning("urgent") + generation.texts_mentioning("emergency")
         derived["urgent"] = triage.find_urgent_contact(texts)
     return derived["urgent"]
+
+
+def _booking_contact(generation: Generation) -> triage.UrgentContact | None:
+    """The line for bookings and questions stated in the documents (found once per generation)."""
+    derived = generation.derived
+    if "booking" not in derived:
+        texts = generation.texts_mentioning("reception") + generation.texts_mentioning("booking")
+        derived["booking"] = triage.find_booking_contact(texts)
+    return derived["booking"]
 
 
 def _vocabulary(generation: Generation) -> Vocabulary:

@@ -169,16 +169,25 @@ _URGENT_WORD = re.compile(r"\b(urgent|emergency|after[- ]hours|on[- ]call|24[- ]
 _LINE_REACH = 300
 
 
+_BOOKING = r"\b(reception|bookings?|appointments? line|main (?:phone|line|number))\b"
+_BOOKING_WORD = re.compile(_BOOKING, re.IGNORECASE)
+_BOOKING_LINE = re.compile(rf"[^.\n]*{_BOOKING}[^.\n]*?{_PHONE}[^.\n]*", re.IGNORECASE)
+
+
 def _urgent_lines(text: str):
-    """The urgent-line matches in ``text``: the full pattern is tried only around each urgent
-    word, so a long passage costs one linear scan instead of the pattern's backtracking
+    return _lines(text, _URGENT_WORD, _URGENT_LINE)
+
+
+def _lines(text: str, word_pattern: re.Pattern, line_pattern: re.Pattern):
+    """The line matches in ``text``: the full pattern is tried only around each of its
+    words, so a long passage costs one linear scan instead of the pattern's backtracking
     from every position (about 2 ms a passage; minutes over a million passages)."""
     done = 0
-    for word in _URGENT_WORD.finditer(text):
+    for word in word_pattern.finditer(text):
         if word.start() < done:
             continue
         start = max(text.rfind(".", 0, word.start()), text.rfind("\n", 0, word.start()), word.start() - _LINE_REACH - 1) + 1
-        found = _URGENT_LINE.match(text, start, word.end() + _LINE_REACH)
+        found = line_pattern.match(text, start, word.end() + _LINE_REACH)
         if found:
             done = found.end()
             yield found.group(0)
@@ -186,13 +195,22 @@ def _urgent_lines(text: str):
 
 @dataclass(frozen=True)
 class UrgentContact:
-    """The urgent line as the clinic's documents state it."""
+    """A contact line as the clinic's documents state it: the urgent line, or the line for
+    bookings and questions."""
 
     text: str  # e.g. "Urgent after-treatment line (24 hours, on-call nurse): 555-0199"
     source: str
 
 
-def find_urgent_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:
+def find_booking_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:
+    """The clinic's line for bookings and questions (not its urgent line) most often stated
+    among (source, text) pairs, or None: where a question the documents don't cover goes."""
+    return find_urgent_contact(texts, lines=lambda text: (
+        line for line in _lines(text, _BOOKING_WORD, _BOOKING_LINE) if not _URGENT_WORD.search(line)
+    ))
+
+
+def find_urgent_contact(texts: list[tuple[str, str]], lines=_urgent_lines) -> UrgentContact | None:
     """The most often stated urgent line among (source, text) pairs, or None.
 
     Clinics repeat their urgent number in many documents; the line stated most often is the
@@ -201,7 +219,7 @@ def find_urgent_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:
     counts: dict[str, int] = {}
     first_source: dict[str, str] = {}
     for source, text in texts:
-        for found in _urgent_lines(text):
+        for found in lines(text):
             line = " ".join(found.split()).strip(" :;-–")
             counts[line] = counts.get(line, 0) + 1
             first_source.setdefault(line, source)

@@ -74,7 +74,7 @@ def build_public(app: ClinicApp) -> gr.Blocks:
                 for passage in answer["passages"]:
                     hit = _hit_from_json(passage)
                     searched = " ".join([answer["question"], *answer.get("searched_for", [])])
-                    card = render.card_html(hit, searched, app.settings.min_score)
+                    card = render.card_html(hit, searched, app.settings.min_score, answer["answered"])
                     gr.HTML(card, elem_classes=["kb-card-wrap"])
                     with gr.Row():
                         for label, vote in (("Helpful", "helpful"), ("Not helpful", "not helpful")):

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from kb.index import lexical
 from kb.index.base import DocumentRecord
-from kb.search import Answer, Hit
+from kb.search import NOT_COVERED, Answer, Hit
 
 #: How far above the threshold a score counts as a strong match.
 STRONG_MARGIN = 0.1
@@ -68,9 +68,13 @@ def relevance(score: float, threshold: float) -> tuple[str, int]:
     return label, max(5, min(100, round(width)))
 
 
-def card_html(hit: Hit, query: str, threshold: float) -> str:
-    """One result card. ``query`` is the question as searched (with any added words)."""
+def card_html(hit: Hit, query: str, threshold: float, answered: bool = True) -> str:
+    """One result card. ``query`` is the question as searched (with any added words). The
+    passages of a question the documents don't cover are shown for reference, never as a
+    match."""
     label, width = relevance(hit.score, threshold)
+    if not answered:
+        label, width = "Not a match", min(width, 35)
     where = [escape(hit.title)]
     if hit.page:
         where.append(f"page {hit.page}")
@@ -107,12 +111,10 @@ def notice_html(answer: Answer) -> str:
     if answer.reason == "small_talk":
         parts.append(f'<div class="kb-small-talk">{escape(answer.message)}</div>')
     elif not answer.answered:
+        nearest = " The nearest passages are below, for reference only: none of them answers it." if answer.hits else ""
         parts.append(
             "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong> "
-            "Nothing in them answers your question well enough to show. Try other words, "
-            "or ask the clinic directly. The nearest passages are below, for reference only.</div>"
-            if answer.hits
-            else "<div class=\"kb-not-covered\"><strong>The clinic's documents don't cover this.</strong></div>"
+            f"{escape(answer.message.split(NOT_COVERED, 1)[-1].strip())}{nearest}</div>"
         )
     return "".join(parts)
 
