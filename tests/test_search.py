@@ -211,6 +211,10 @@ def test_answers_asked_at_once_from_many_threads_match_those_asked_one_at_a_time
         "bye",
         "lol",
         "test",
+        "hiii",
+        "how are you",
+        "whats up",
+        "no worries",
     ],
 )
 def test_small_talk_and_non_questions_are_recognised(message: str) -> None:

@@ -30,146 +30,38 @@ REPLY = (
 
 #: Words that make a message small talk.
 _SOCIAL = frozenset(
-    [
-        "hello",
-        "hi",
-        "hey",
-        "hiya",
-        "heya",
-        "howdy",
-        "yo",
-        "hola",
-        "greetings",
-        "morning",
-        "afternoon",
-        "evening",
-        "thanks",
-        "thank",
-        "thankyou",
-        "thx",
-        "ty",
-        "cheers",
-        "appreciate",
-        "appreciated",
-        "ok",
-        "okay",
-        "k",
-        "kk",
-        "okey",
-        "alright",
-        "cool",
-        "great",
-        "nice",
-        "awesome",
-        "perfect",
-        "excellent",
-        "wonderful",
-        "lovely",
-        "brilliant",
-        "fine",
-        "good",
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "ya",
-        "no",
-        "nope",
-        "nah",
-        "sure",
-        "bye",
-        "goodbye",
-        "cya",
-        "ttyl",
-        "later",
-        "lol",
-        "haha",
-        "hahaha",
-        "hehe",
-        "lmao",
-        "omg",
-        "wow",
-        "test",
-        "testing",
-        "hmm",
-        "hm",
-        "um",
-        "umm",
-        "uh",
-        "oh",
-        "ah",
-        "help",
-        "bot",
-        "robot",
-        "human",
-        "person",
-        "chatbot",
-        "ai",
-        "real",
-    ]
+    {
+        *("hello", "hi", "hey", "hiya", "heya", "howdy", "yo", "hola", "greetings", "sup", "wassup"),
+        *("morning", "afternoon", "evening", "gm", "gn"),
+        *("thanks", "thank", "thankyou", "thx", "ty", "tysm", "cheers", "appreciate", "appreciated"),
+        *("welcome", "worries", "np", "bless"),
+        *("ok", "okay", "k", "kk", "okey", "alright", "cool", "great", "nice", "awesome", "perfect"),
+        *("excellent", "wonderful", "lovely", "brilliant", "fine", "good"),
+        *("yes", "yeah", "yep", "yup", "ya", "no", "nope", "nah", "sure"),
+        *("bye", "goodbye", "cya", "ttyl", "later", "goodnight"),
+        *("lol", "haha", "hahaha", "hehe", "lmao", "omg", "wow", "xx", "xoxo"),
+        *("test", "testing", "hmm", "hm", "um", "umm", "uh", "oh", "ah"),
+        *("help", "bot", "robot", "human", "person", "chatbot", "ai", "real"),
+    }
 )
 #: Words that may stand beside them ("thank you so much", "is anyone there").
 _FILLER = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "to",
-        "for",
-        "of",
-        "with",
-        "so",
-        "very",
-        "much",
-        "many",
-        "lot",
-        "lots",
-        "all",
-        "just",
-        "again",
-        "still",
-        "here",
-        "there",
-        "you",
-        "u",
-        "your",
-        "yours",
-        "i",
-        "me",
-        "my",
-        "we",
-        "us",
-        "it",
-        "this",
-        "that",
-        "is",
-        "are",
-        "am",
-        "was",
-        "be",
-        "anyone",
-        "anybody",
-        "someone",
-        "somebody",
-        "everyone",
-        "guys",
-        "dear",
-        "sir",
-        "madam",
-        "please",
-        "day",
-        "night",
-        "see",
-        "talking",
-        "how",
-        "who",
-        "what",
-        "doing",
-    ]
+    {
+        *("a", "an", "the", "and", "or", "to", "for", "of", "with", "so", "very", "much", "many"),
+        *("lot", "lots", "all", "just", "again", "still", "here", "there", "up", "too", "x"),
+        *("you", "u", "your", "yours", "youre", "i", "im", "me", "my", "we", "us", "it", "its"),
+        *("this", "that", "is", "are", "am", "was", "be", "no", "not"),
+        *("anyone", "anybody", "someone", "somebody", "everyone", "guys", "dear", "sir", "madam"),
+        *("mate", "please", "day", "night", "see", "talking", "how", "who", "what", "whats", "doing"),
+        *("r", "hows", "going"),
+    }
 )
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+#: Chat that is made only of filler words ("how are you"), as whole phrases.
+_PHRASES = ("how are you", "how are u", "how r u", "whats up", "how is it going", "hows it going",
+            "who are you", "what are you", "are you there")
 
 
 def is_small_talk(message: str) -> bool:
@@ -177,10 +69,15 @@ def is_small_talk(message: str) -> bool:
     letters = [c for c in message if c.isalpha()]
     if len(letters) <= 1:  # "?", "👍👍", "42", "k"
         return True
-    words = re.findall(r"[^\W\d_]+", message.lower().replace("'", "").replace("’", ""))
-    if any(_SOCIAL & {w} for w in words) and all(w in _SOCIAL or w in _FILLER for w in words):
+    typed = re.findall(r"[^\W\d_]+", message.lower().replace("'", "").replace("’", ""))
+    if all(_mash(w) for w in typed):
         return True
-    return all(_mash(w) for w in words)
+    # "hiii", "heyyy", "thanksss": a letter held down is the same word.
+    words = [w if w in _SOCIAL else re.sub(r"(.)\1{2,}", r"\1", w) for w in typed]
+    if not all(w in _SOCIAL or w in _FILLER for w in words):
+        return False
+    text = " ".join(words)
+    return any(w in _SOCIAL for w in words) or any(p in text for p in _PHRASES)
 
 
 def _mash(word: str) -> bool:
