@@ -250,6 +250,9 @@ def test_short_questions_are_not_small_talk(message: str) -> None:
         ("How long does HydraFacial take?", "How long does the treatment take?"),
         ("How long do Juvederm fillers last?", "How long do the results of laser resurfacing last?"),
         ("Is Ultherapy painful?", "Is laser resurfacing painful?"),
+        # Named in the documents in passing; near questions of the golden set are the clue.
+        ("How much does Botox cost?", "How much does a CO2 laser treatment cost?"),
+        ("How many sessions of tattoo removal will I need?", "How many sessions of laser resurfacing will I need?"),
     ],
 )
 def test_a_question_about_another_treatment_is_declined_while_its_neighbour_is_answered(

@@ -1,7 +1,8 @@
 """Fitting the not-covered model (``kb.search.coverage.NotCovered``) on the dev split.
 
 ``evaluate.py --fit-decline`` asks every dev question that is not small talk, computes the
-coverage features of its answer, fits a logistic regression (scikit-learn) that tells the
+coverage features of its answer (its distance to the other golden questions counted without
+itself as an example), fits a logistic regression (scikit-learn) that tells the
 covered questions from the not-covered ones, and sets the threshold so that at most 5% of
 the covered dev questions are declined. The test split is never read here.
 """
@@ -16,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.index import lexical
 from kb.quality.evaluation import Question
 from kb.search import KnowledgeBase
-from kb.search.coverage import FEATURES, MODEL_FILE, features
+from kb.search.coverage import FEATURES, MODEL_FILE
 
 #: The operating point: the share of covered dev questions the model may decline.
 MAX_WRONGLY_DECLINED = 0.05
@@ -33,7 +33,7 @@ def feature_table(kb: KnowledgeBase, questions: Sequence[Question]) -> tuple[np.
     rows, covered = [], []
     for q in questions:
         ranking = kb.explain(q.question, 10)
-        values = features(lexical.words(ranking.query.expanded), ranking.hits, ranking.signals, kb.generation)
+        values = kb.coverage_features(q.question, ranking, leave_out=True)
         rows.append([values[name] for name in FEATURES])
         covered.append(q.kind == "answerable")
     return np.array(rows, dtype=np.float64), np.array(covered, dtype=bool)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from kb.index import lexical
 from kb.index.base import Generation
 
@@ -27,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 #: The features, in the model's order (chosen by cross-validation on dev, where the best
 #: score, the rarest-word and spread features added nothing).
-FEATURES = ("top", "dense", "keyword", "covered", "unknown", "together")
+FEATURES = ("top", "dense", "keyword", "covered", "unknown", "together", "examples")
 MODEL_FILE = Path(__file__).with_name("not_covered.json")
 #: Passages whose words count as the answer's (the question's words may be spread over them).
 _TOP = 3
@@ -43,7 +45,7 @@ def specificity(word: str) -> float:
 
 
 def features(
-    question_words: list[str], hits: list, signals: dict, generation: Generation
+    question_words: list[str], hits: list, signals: dict, generation: Generation, examples: float = 0.0
 ) -> dict[str, float]:
     """The decision's inputs for one answer.
 
@@ -51,12 +53,15 @@ def features(
         question_words: the words searched for (the question's and those the rewrite added).
         hits: the ranked hits (``Hit``), best first.
         signals: passage row -> signal -> value for the hits (``Ranking.signals``).
+        examples: ``Examples.margin`` of the question (0 without examples).
 
     Returns:
         top: the best hit's score; dense: the best sentence cosine among the hits; keyword:
         the best BM25 score (scaled as in the fusion); covered: the share of the question's
         specific words (weighted by ``specificity``) found in the top passages; unknown: the
-        share the documents never use; together: the largest share found in one passage.
+        share the documents never use; together: the largest share found in one passage;
+        examples: how much nearer the question is to a known not-covered question than to a
+        known covered one.
     """
     values = list(signals.values())
     drop = lexical.query_stopwords()
@@ -76,7 +81,31 @@ def features(
         "covered": share(w for w in specific if stems[w] in found),
         "unknown": share(w for w in specific if not generation.lexical.knows(stems[w])),
         "together": max((share(w for w in specific if stems[w] in one) for one in each), default=0.0),
+        "examples": examples,
     }
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Questions known to be covered or not (the golden questions of the collection), as
+    vectors: a question much nearer a known not-covered one ("how much is Botox") than to
+    any covered one is likely not covered either."""
+
+    texts: tuple[str, ...]
+    vectors: np.ndarray  # (n, dimension), unit length
+    covered: np.ndarray  # bool (n,)
+
+    def margin(self, vector: np.ndarray, leave_out: str | None = None) -> float:
+        """Cosine to the nearest not-covered example minus cosine to the nearest covered
+        one; 0 without both kinds. ``leave_out``: a question not to count as an example
+        (the question itself, when the model is fit on the examples)."""
+        similarity = self.vectors @ vector
+        if leave_out is not None:
+            similarity = np.where(np.array(self.texts) == leave_out, -2.0, similarity)
+        far, near = similarity[~self.covered], similarity[self.covered]
+        if not (far > -2).any() or not (near > -2).any():
+            return 0.0
+        return float(far.max() - near.max())
 
 
 @dataclass(frozen=True)

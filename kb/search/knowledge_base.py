@@ -108,6 +108,7 @@ class KnowledgeBase:
         self._swap = threading.Lock()
         self._examples_lock = threading.Lock()
         self._example_cache: dict[tuple[str, ...], np.ndarray] = {}
+        self._golden_vectors: tuple[tuple[str, ...], np.ndarray | None] = ((), None)
 
     @property
     def generation(self) -> Generation:
@@ -183,11 +184,47 @@ class KnowledgeBase:
         model = self._decline_model if self.settings.decline == "model" else None
         if model is None:
             return hits[0].score, hits[0].score >= self.settings.min_score
-        from kb.index import lexical
 
-        values = coverage.features(lexical.words(ranking.query.expanded), hits, ranking.signals, self._generation)
+        values = self.coverage_features(question, ranking)
         probability = model.probability(values)
         return probability, probability >= model.threshold
+
+    def coverage_features(self, question: str, ranking: Ranking, leave_out: bool = False) -> dict[str, float]:
+        """The not-covered model's inputs for an answer (``leave_out``: the question does not
+        count as its own example, as when the model is fit on the golden questions)."""
+        from kb.index import lexical
+
+        examples = self._examples(self._generation)
+        margin = examples.margin(ranking.vector, question if leave_out else None) if examples else 0.0
+        return coverage.features(
+            lexical.words(ranking.query.expanded), ranking.hits, ranking.signals, self._generation, margin
+        )
+
+    def _examples(self, generation: Generation) -> coverage.Examples | None:
+        """The collection's golden dev questions as examples of covered and not-covered
+        questions; None when there are none, or they were written for other documents."""
+        derived = generation.derived
+        if "examples" not in derived:
+            derived["examples"] = self._load_examples(generation)
+        return derived["examples"]
+
+    def _load_examples(self, generation: Generation) -> coverage.Examples | None:
+        from kb.quality import evaluation
+
+        try:
+            asked = evaluation.load_questions(self.settings.golden_questions)
+        except (OSError, ValueError):
+            return None
+        questions = [q for q in asked if q.split == "dev" and q.kind in ("answerable", "near", "far")]
+        sources = {d.source for d in generation.documents()}
+        if not any(a.source in sources for q in questions if q.kind == "answerable" for a in q.answers):
+            return None
+        texts = tuple(q.question for q in questions)
+        with self._examples_lock:  # embedded once, whatever the generation
+            if self._golden_vectors[0] != texts:
+                self._golden_vectors = (texts, self.embedder.encode_passages(list(texts)))
+            vectors = self._golden_vectors[1]
+        return coverage.Examples(texts, vectors, np.array([q.kind == "answerable" for q in questions]))
 
     def _small_talk(self, question: str, clock: Clock) -> Answer:
         examples = " ".join(f"“{q}”" for q in smalltalk.EXAMPLE_QUESTIONS[:3])
@@ -222,6 +259,7 @@ class KnowledgeBase:
         self._nearest_example(self.rules, self.embedder.encode_query("warm up"))
         self.urgent_contact()  # read from the documents once per generation
         _booking_contact(self._generation)
+        self._examples(self._generation)
 
     def configured(self, **changes: object) -> KnowledgeBase:
         """The same loaded model and generation, searched with some settings changed (to
@@ -257,6 +295,7 @@ class KnowledgeBase:
             _vocabulary(fresh)
             _urgent_contact(fresh)
             _booking_contact(fresh)
+            self._examples(fresh)
             fresh.lexical.warm()
             # The old generation is not closed: searches begun on it may still be reading.
             # It is freed when the last of them drops its reference.
