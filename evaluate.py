@@ -142,7 +142,7 @@ def clinic_table(
     for name in names:
         configured = kb.configured(**CONFIGS[name])
         outcomes = evaluation.run(configured, questions)
-        model = configured._decline_model if configured.settings.decline == "model" else None
+        model = configured.decline_model
         if model is not None:  # its own threshold, set when it was fit on dev
             threshold = model.threshold
         else:

@@ -104,17 +104,28 @@ def test_every_label_is_found_in_the_shipped_documents(shipped_index: Settings, 
     assert evaluation.missing_labels(kb, questions) == []
 
 
+def golden_file(folder: Path, *questions: tuple[str, str | None, str | None]) -> Path:
+    """A golden file of dev questions: (question, source, phrase), or no source for one the
+    documents should decline."""
+    rows = [
+        {"id": f"g{i}", "question": q, "split": "dev", "kind": "answerable" if source else "near",
+         "answers": [{"source": source, "contains": phrase}] if source else []}
+        for i, (q, source, phrase) in enumerate(questions, start=1)
+    ]  # fmt: skip
+    path = folder / "golden.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
 @pytest.mark.slow
 def test_golden_questions_written_for_other_documents_are_reported_as_such(
     built: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    path = tmp_path / "golden.jsonl"
-    rows = [
-        {"id": "g1", "question": "How long does the redness last?", "split": "dev", "kind": "answerable",
-         "answers": [{"source": "recovery-timelines.html", "contains": "redness"}]},
-        {"id": "g2", "question": "How much is Botox?", "split": "dev", "kind": "near", "answers": []},
-    ]  # fmt: skip
-    path.write_text("\n".join(json.dumps(r) for r in rows))
+    path = golden_file(
+        tmp_path,
+        ("How long does the redness last?", "recovery-timelines.html", "redness"),
+        ("How much is Botox?", None, None),
+    )
     kb = KnowledgeBase(built.with_changes(golden_questions=path), embedder)
     with pytest.raises(golden.NotThisCollection):
         golden.check(kb, path)
@@ -127,14 +138,11 @@ def test_golden_questions_written_for_other_documents_are_reported_as_such(
 def test_golden_questions_warn_when_quality_falls(
     built: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    path = tmp_path / "golden.jsonl"
-    rows = [
-        {"id": "g1", "question": "Does the laser hurt?", "split": "dev", "kind": "answerable",
-         "answers": [{"source": "faq.md", "contains": "prickling heat"}]},
-        {"id": "g2", "question": "When are you open on Saturday?", "split": "dev", "kind": "answerable",
-         "answers": [{"source": "hours.txt", "contains": "Saturday mornings"}]},
-    ]  # fmt: skip
-    path.write_text("\n".join(json.dumps(r) for r in rows))
+    path = golden_file(
+        tmp_path,
+        ("Does the laser hurt?", "faq.md", "prickling heat"),
+        ("When are you open on Saturday?", "hours.txt", "Saturday mornings"),
+    )
     kb = KnowledgeBase(built, embedder)
     first = golden.check(kb, path)
     assert first is not None and first.recall_at_3 == 1.0 and first.previous is None and not first.fell

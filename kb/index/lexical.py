@@ -58,6 +58,7 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word.lower())
 
 
+@cache
 def query_stopwords() -> frozenset[str]:
     """Words of a query that carry no intent."""
     return _stopwords(QUERY_STOPWORDS) | _stopwords("en")

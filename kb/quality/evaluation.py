@@ -73,6 +73,12 @@ def load_questions(path: Path) -> list[Question]:
     return out
 
 
+def belongs(questions: Sequence[Question], sources: set[str]) -> bool:
+    """Whether questions belong to a collection of these documents: any answerable one is
+    answered by a document it holds."""
+    return any(a.source in sources for q in questions if q.kind == "answerable" for a in q.answers)
+
+
 def normalize(text: str) -> str:
     """Lower case, one kind of dash, quote and space: labels match however the reader
     rendered punctuation."""

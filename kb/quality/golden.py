@@ -66,13 +66,6 @@ class NotThisCollection(Exception):
     """The golden questions are about documents this collection does not hold."""
 
 
-def belongs(questions: list[evaluation.Question], sources: set[str]) -> bool:
-    """Whether golden questions belong to a collection of these documents: any answerable
-    one is answered by a document it holds. (Once they belong, all are asked: an answer whose
-    document was removed is a loss to report, not a question to skip.)"""
-    return any(a.source in sources for q in questions if q.kind == "answerable" for a in q.answers)
-
-
 def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> GoldenCheck | None:
     """Ask the golden questions of the generation in service and record the figures.
 
@@ -84,7 +77,9 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
     if not Path(questions_path).is_file():
         return None
     questions = [q for q in evaluation.load_questions(questions_path) if q.split == split]
-    if not belongs(questions, {d.source for d in kb.documents()}):
+    # Once they belong, all are asked: an answer whose document was removed is a loss to
+    # report, not a question to skip.
+    if not evaluation.belongs(questions, {d.source for d in kb.documents()}):
         raise NotThisCollection(
             f"none of the {len(questions)} {split} questions in {questions_path} is answered by a "
             "document indexed here: they were written for other documents. Write golden questions "

@@ -176,12 +176,17 @@ class KnowledgeBase:
             confidence,
         )
 
+    @property
+    def decline_model(self) -> coverage.NotCovered | None:
+        """The model that decides "not covered", or None when the best score decides."""
+        return self._decline_model if self.settings.decline == "model" else None
+
     def _covered(self, question: str, ranking: Ranking) -> tuple[float, bool]:
         """How sure the search is that the documents cover the question, and the decision."""
         hits = ranking.hits
         if not hits:
             return 0.0, False
-        model = self._decline_model if self.settings.decline == "model" else None
+        model = self.decline_model
         if model is None:
             return hits[0].score, hits[0].score >= self.settings.min_score
 
@@ -203,10 +208,7 @@ class KnowledgeBase:
     def _examples(self, generation: Generation) -> coverage.Examples | None:
         """The collection's golden dev questions as examples of covered and not-covered
         questions; None when there are none, or they were written for other documents."""
-        derived = generation.derived
-        if "examples" not in derived:
-            derived["examples"] = self._load_examples(generation)
-        return derived["examples"]
+        return _once(generation, "examples", lambda: self._load_examples(generation))
 
     def _load_examples(self, generation: Generation) -> coverage.Examples | None:
         from kb.quality import evaluation
@@ -216,8 +218,7 @@ class KnowledgeBase:
         except (OSError, ValueError):
             return None
         questions = [q for q in asked if q.split == "dev" and q.kind in ("answerable", "near", "far")]
-        sources = {d.source for d in generation.documents()}
-        if not any(a.source in sources for q in questions if q.kind == "answerable" for a in q.answers):
+        if not evaluation.belongs(questions, {d.source for d in generation.documents()}):
             return None
         texts = tuple(q.question for q in questions)
         with self._examples_lock:  # embedded once, whatever the generation
@@ -408,39 +409,39 @@ class KnowledgeBase:
         )
 
 
+def _once(generation: Generation, key: str, build):
+    """``build()``, made once per generation and kept with it."""
+    derived = generation.derived
+    if key not in derived:
+        derived[key] = build()
+    return derived[key]
+
+
 def _glossary(generation: Generation) -> Glossary:
     """The rules of the glossary kept with the generation (parsed once per generation)."""
-    derived = generation.derived
-    if "glossary" not in derived:
-        text = generation.glossary_text
-        derived["glossary"] = parse_glossary(text, "the index's copy of the glossary") if text else ()
-    return derived["glossary"]
+    text = generation.glossary_text
+    return _once(
+        generation, "glossary", lambda: parse_glossary(text, "the index's copy of the glossary") if text else ()
+    )
 
 
 def _urgent_contact(generation: Generation) -> triage.UrgentContact | None:
     """The urgent line stated in the generation's documents (found once per generation)."""
-    derived = generation.derived
-    if "urgent" not in derived:
-        texts = generation.texts_mentioning("urgent") + generation.texts_mentioning("emergency")
-        derived["urgent"] = triage.find_urgent_contact(texts)
-    return derived["urgent"]
+    return _once(generation, "urgent", lambda: triage.find_urgent_contact(_mentioning(generation, "urgent", "emergency")))
 
 
 def _booking_contact(generation: Generation) -> triage.UrgentContact | None:
     """The line for bookings and questions stated in the documents (found once per generation)."""
-    derived = generation.derived
-    if "booking" not in derived:
-        texts = generation.texts_mentioning("reception") + generation.texts_mentioning("booking")
-        derived["booking"] = triage.find_booking_contact(texts)
-    return derived["booking"]
+    return _once(generation, "booking", lambda: triage.find_booking_contact(_mentioning(generation, "reception", "booking")))
+
+
+def _mentioning(generation: Generation, *words: str) -> list[tuple[str, str]]:
+    return [found for word in words for found in generation.texts_mentioning(word)]
 
 
 def _vocabulary(generation: Generation) -> Vocabulary:
     """Every stem the generation knows, grouped for spelling fixes (built once per generation)."""
-    derived = generation.derived
-    if "vocabulary" not in derived:
-        derived["vocabulary"] = Vocabulary(generation.lexical.stems())
-    return derived["vocabulary"]
+    return _once(generation, "vocabulary", lambda: Vocabulary(generation.lexical.stems()))
 
 
 def _load_rules(path: Path) -> triage.WarningRules:

@@ -118,13 +118,13 @@ def rewrite(
         ]
         # A long rambling question is not worth a slow one: the first few unknown words
         # are the likeliest misspellings of what it is about.
-        # "shouldn't" reaches the index as "shouldn": a contraction is as real as its whole.
-        contracted = {
-            token.split("'")[0]
-            for token in re.findall(r"\w+'\w+", query.lower().replace("’", "'"))
-            if zipf(token) >= REAL_WORD_ZIPF
-        }
-        unknown = [w for w in unknown if w not in contracted]
+        if unknown:  # "shouldn't" reaches the index as "shouldn": as real as its whole
+            contracted = {
+                token.split("'")[0]
+                for token in re.findall(r"\w+'\w+", query.lower().replace("’", "'"))
+                if zipf(token) >= REAL_WORD_ZIPF
+            }
+            unknown = [w for w in unknown if w not in contracted]
         for word in unknown[:MAX_FIXES]:
             fixed = split_compound(word, known) or (correct(word) if correct is not None else None)
             if fixed and fixed not in added and likely_fix(word, fixed):

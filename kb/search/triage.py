@@ -205,15 +205,22 @@ class UrgentContact:
 def find_booking_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:
     """The clinic's line for bookings and questions (not its urgent line) most often stated
     among (source, text) pairs, or None: where a question the documents don't cover goes."""
-    return find_urgent_contact(texts, lines=lambda text: (
-        line for line in _lines(text, _BOOKING_WORD, _BOOKING_LINE) if not _URGENT_WORD.search(line)
-    ))
+
+    def lines(text: str):
+        return (line for line in _lines(text, _BOOKING_WORD, _BOOKING_LINE) if not _URGENT_WORD.search(line))
+
+    return _most_stated(texts, lines)
 
 
-def find_urgent_contact(texts: list[tuple[str, str]], lines=_urgent_lines) -> UrgentContact | None:
-    """The most often stated urgent line among (source, text) pairs, or None.
+def find_urgent_contact(texts: list[tuple[str, str]]) -> UrgentContact | None:
+    """The most often stated urgent line among (source, text) pairs, or None."""
+    return _most_stated(texts, _urgent_lines)
 
-    Clinics repeat their urgent number in many documents; the line stated most often is the
+
+def _most_stated(texts: list[tuple[str, str]], lines) -> UrgentContact | None:
+    """The line (found in each text by ``lines``) stated most often, or None.
+
+    Clinics repeat their numbers in many documents; the line stated most often is the
     current one, and a single stale mention does not win.
     """
     counts: dict[str, int] = {}
