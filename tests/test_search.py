@@ -215,6 +215,11 @@ def test_answers_asked_at_once_from_many_threads_match_those_asked_one_at_a_time
         "how are you",
         "whats up",
         "no worries",
+        "what can you do",
+        "can I talk to a human",
+        "never mind",
+        "sorry",
+        "I have a question",
     ],
 )
 def test_small_talk_and_non_questions_are_recognised(message: str) -> None:
@@ -236,6 +241,10 @@ def test_small_talk_and_non_questions_are_recognised(message: str) -> None:
         "hi, can I book for Saturday?",
         "spf",
         "ok to swim after laser?",
+        "what is the name of the cream",
+        "is my skin too old",
+        "I have a question about peeling",
+        "does it hurt",
     ],
 )
 def test_short_questions_are_not_small_talk(message: str) -> None:

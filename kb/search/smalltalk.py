@@ -41,7 +41,8 @@ _SOCIAL = frozenset(
         *("bye", "goodbye", "cya", "ttyl", "later", "goodnight"),
         *("lol", "haha", "hahaha", "hehe", "lmao", "omg", "wow", "xx", "xoxo"),
         *("test", "testing", "hmm", "hm", "um", "umm", "uh", "oh", "ah"),
-        *("help", "bot", "robot", "human", "person", "chatbot", "ai", "real"),
+        *("help", "bot", "robot", "human", "person", "chatbot", "ai", "real", "question", "questions"),
+        *("sorry", "oops", "nevermind", "understood", "whatever", "what", "huh", "joke", "useless", "stupid"),
     }
 )
 #: Words that may stand beside them ("thank you so much", "is anyone there").
@@ -52,8 +53,9 @@ _FILLER = frozenset(
         *("you", "u", "your", "yours", "youre", "i", "im", "me", "my", "we", "us", "it", "its"),
         *("this", "that", "is", "are", "am", "was", "be", "no", "not"),
         *("anyone", "anybody", "someone", "somebody", "everyone", "guys", "dear", "sir", "madam"),
-        *("mate", "please", "day", "night", "see", "talking", "how", "who", "what", "whats", "doing"),
-        *("r", "hows", "going"),
+        *("mate", "please", "day", "night", "see", "talking", "how", "who", "whats", "doing"),
+        *("r", "hows", "going", "today", "got", "bad", "never", "mind", "can", "could", "have"),
+        *("talk", "speak", "tell", "does", "do", "well", "then", "one", "some", "name", "old"),
     }
 )
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -61,7 +63,8 @@ _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
 #: Chat that is made only of filler words ("how are you"), as whole phrases.
 _PHRASES = ("how are you", "how are u", "how r u", "whats up", "how is it going", "hows it going",
-            "who are you", "what are you", "are you there")
+            "who are you", "are you there", "anyone there", "what can you do", "your name",
+            "how old are you", "never mind", "got it", "my bad")
 
 
 def is_small_talk(message: str) -> bool:
