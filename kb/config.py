@@ -103,6 +103,12 @@ class Settings:
     weight_question: float = 0.0
     weight_heading: float = 0.0
     weight_lexical: float = 0.4
+    #: A question with more words the documents know than this (0: never) loses keyword
+    #: weight to the passage cosine, by the square root of the excess (twice as many words:
+    #: 0.71 of the weight), since in a long, chatty message many words are incidental.
+    #: Tried at 12 and left off: the dev gain (MRR@10 +0.002 on the clinic set, +0.001 on
+    #: SciFact, 0 on NFCorpus) is less than one question's worth (docs/QUALITY.md).
+    lexical_full_length: int = 0
     #: Correct misspelled query words to the nearest word in the documents.
     spelling: bool = True
     #: Add the glossary's document words to a query that uses a patient word.

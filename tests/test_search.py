@@ -271,3 +271,32 @@ def test_a_question_about_another_treatment_is_declined_while_its_neighbour_is_a
     assert (declined.answered, declined.reason) == (False, "not_covered")
     assert declined.message.startswith("The clinic's documents don't cover")
     assert shipped.answer(covered, 5).answered
+
+
+def test_the_keyword_weight_shrinks_only_past_the_full_length() -> None:
+    from kb.search.ranking import keyword_weight
+
+    assert keyword_weight(0.4, 12, 5) == keyword_weight(0.4, 12, 12) == 0.4
+    assert keyword_weight(0.4, 12, 48) == pytest.approx(0.2)  # four times the words: half
+    assert keyword_weight(0.4, 0, 48) == 0.4  # 0 keeps the weights at any length
+    weights = [keyword_weight(0.4, 12, n) for n in range(12, 60)]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_a_long_question_moves_keyword_weight_to_the_passage_cosine() -> None:
+    import numpy as np
+
+    from kb.config import Settings
+    from kb.search.ranking import Signals, combine
+
+    one = np.array([1.0, 0.0], dtype=np.float32)  # passage 0: the model's pick
+    other = np.array([0.0, 1.0], dtype=np.float32)  # passage 1: the keywords' pick
+    zero = np.zeros(2, dtype=np.float32)
+
+    def scores(known_words: int) -> np.ndarray:
+        signals = Signals(None, one, zero, zero, zero, other, zero, np.zeros(3, np.int64), known_words)
+        return combine(signals, Settings(lexical_full_length=12))
+
+    short, long = scores(4), scores(48)
+    assert short[0] == pytest.approx(0.5) and short[1] == pytest.approx(0.4)
+    assert long[0] == pytest.approx(0.7) and long[1] == pytest.approx(0.2)

@@ -123,11 +123,12 @@ def signal_table(kb: KnowledgeBase, data: BeirSet):
     index = {r: i for i, r in enumerate(dict.fromkeys(records))}
     groups = np.array([index[r] for r in records], dtype=np.int64)
     rows: dict[str, list] = {name: [] for name in SIGNALS}
-    relevant = []
+    relevant, known = [], []
     for query_id, text in data.queries.items():
         s = kb.signals(text)
         for name in SIGNALS:
             rows[name].append(getattr(s, name))
+        known.append(s.known_words)
         wanted = {r for r, g in data.qrels[query_id].items() if g > 0}
         relevant.append(np.array([r in wanted for r in records], dtype=bool))
     return SignalTable(
@@ -135,4 +136,5 @@ def signal_table(kb: KnowledgeBase, data: BeirSet):
         np.vstack(relevant),
         np.ones(len(relevant), dtype=bool),
         groups,
+        np.array(known, dtype=np.int64),
     )

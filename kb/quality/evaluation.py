@@ -25,6 +25,7 @@ import numpy as np
 
 from kb.reading.documents import DOCUMENT_TYPES
 from kb.search import Hit, KnowledgeBase
+from kb.search.ranking import keyword_weight
 
 Kind = Literal["answerable", "near", "far", "small_talk"]
 #: How many hits are judged: MRR@10 and nDCG@10 look no further.
@@ -264,6 +265,7 @@ class SignalTable:
     relevant: np.ndarray  # bool (questions, passages)
     answerable: np.ndarray  # bool (questions,)
     groups: np.ndarray | None = None  # int (passages,): passages of one record count once
+    known_words: np.ndarray | None = None  # int (questions,): query stems the collection knows
 
 
 SIGNALS = ("passage", "sentence", "question", "heading", "lexical")
@@ -275,23 +277,34 @@ def signal_table(kb: KnowledgeBase, questions: Sequence[Question]) -> SignalTabl
     generation = kb.generation
     passages = generation.passages_at(range(generation.passage_count))
     rows = {name: [] for name in SIGNALS}
-    relevant = []
+    relevant, known = [], []
     for q in questions:
         s = kb.signals(q.question)
         for name in SIGNALS:
             rows[name].append(getattr(s, name))
+        known.append(s.known_words)
         relevant.append([any(matches(p, a) for a in q.answers) for p in passages])
     return SignalTable(
         {name: np.vstack(v) if v else np.zeros((0, len(passages)), np.float32) for name, v in rows.items()},
         np.array(relevant, dtype=bool).reshape(len(questions), len(passages)),
         np.array([q.kind == "answerable" for q in questions], dtype=bool),
+        known_words=np.array(known, dtype=np.int64),
     )
 
 
-def table_figures(table: SignalTable, weights: dict[str, float], depth: int = DEPTH) -> dict[str, float]:
+def table_figures(
+    table: SignalTable, weights: dict[str, float], depth: int = DEPTH, full_length: int = 0
+) -> dict[str, float]:
     """MRR@depth, R@1 and R@3 of the answerable questions, and the best scores of all
-    questions, for a weighted sum of the signals."""
+    questions, for a weighted sum of the signals (the keyword weight shrinking past
+    ``full_length`` known words, as ``ranking.keyword_weight`` does)."""
+    weights = dict(weights)
+    lexical = weights.pop("lexical", 0.0)
     scores = sum(w * table.signals[name] for name, w in weights.items() if w)
+    if lexical:
+        known = table.known_words if table.known_words is not None else np.zeros(len(table.answerable))
+        shrunk = np.array([keyword_weight(lexical, full_length, int(n)) for n in known])[:, None]
+        scores = scores + shrunk * table.signals["lexical"] + (lexical - shrunk) * table.signals["passage"]
     width = min(depth * 5, scores.shape[1])
     top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
     top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)

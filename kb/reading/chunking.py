@@ -384,6 +384,9 @@ def _pack(units: list[_Unit], budget: int, overlap: int) -> Iterator[list[_Unit]
                 carried = carried[1:]
             current = current[: len(current) - len(carried)]
             yield current
+            if carried and sum(u.tokens for u in carried) + unit.tokens > budget:
+                yield carried  # glue that cannot go on with the unit stands alone, never lost
+                carried = []
             repeat = current[-overlap:] if overlap and len(current) > overlap and not carried else []
             current = repeat + carried
             while current and sum(u.tokens for u in current) + unit.tokens > budget:

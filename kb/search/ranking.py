@@ -43,6 +43,7 @@ class Signals:
     lexical: np.ndarray  # BM25 over the best attainable for the query, in [0, 1]
     statements: np.ndarray  # cosine of query and each statement sentence of those passages, else -1
     offsets: np.ndarray  # statements[offsets[i]:offsets[i + 1]] are position i's sentences
+    known_words: int = 0  # distinct query stems the collection knows
 
     def row(self, i: int) -> int:
         """The passage row at position ``i``."""
@@ -79,13 +80,23 @@ def combine(signals: Signals, settings: Settings) -> np.ndarray:
         return signals.lexical
     if mode == "rrf":
         return _rrf_scores(signals, settings.rrf_k)
+    lexical = keyword_weight(settings.weight_lexical, settings.lexical_full_length, signals.known_words)
     return (
-        settings.weight_passage * signals.passage
+        (settings.weight_passage + settings.weight_lexical - lexical) * signals.passage
         + settings.weight_sentence * signals.sentence
         + settings.weight_question * signals.question
         + settings.weight_heading * signals.heading
-        + settings.weight_lexical * signals.lexical
+        + lexical * signals.lexical
     )
+
+
+def keyword_weight(weight: float, full_length: int, known_words: int) -> float:
+    """The keyword (BM25) weight for a question with ``known_words`` words the collection
+    knows: ``weight`` up to ``full_length`` words (0: always), then shrinking by the square
+    root of the excess; what it loses goes to the passage cosine."""
+    if not full_length or known_words <= full_length:
+        return weight
+    return weight * (full_length / known_words) ** 0.5
 
 
 def signals_for(
@@ -101,6 +112,7 @@ def signals_for(
     from kb.index import lexical
 
     stems = lexical.query_stems(text)
+    known_words = len({s for s in stems if generation.lexical.knows(s)})
     full = k is None
     keyword = np.zeros(generation.passage_count, dtype=np.float32)
     if "lexical" in needed or not full:
@@ -131,7 +143,9 @@ def signals_for(
     if "heading" in needed:
         heading = found.heading
     clock.lap("vectors")
-    return Signals(rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, found.offsets)
+    return Signals(
+        rows, passage, sentence.astype(np.float32), question, heading, keyword, statements, found.offsets, known_words
+    )
 
 
 def _candidates(generation: Generation, vector: np.ndarray, keyword: np.ndarray, k: int) -> np.ndarray:
