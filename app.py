@@ -1,6 +1,6 @@
 """The clinic knowledge base web app, started: the ask page and documents page at "/", the
 staff page at "/staff/" (behind a login), source files at "/files/...", and the JSON API.
-The parts are in kb/web/: app.py (handlers), api.py (the JSON), pages.py and staff_page.py,
+The parts are in kb/web/: app.py (handlers), api.py (the JSON), pages/ (one module a page),
 server.py (the FastAPI app that mounts them).
 
     python app.py [--host 127.0.0.1] [--port 7860] [--documents DIR] [--index DIR]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kb.errors import KBError
-from kb.web.staff import REMOVED, add_document, remove_document, safe_name
+from kb.web.document_files import REMOVED, add_document, remove_document, safe_name
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,9 @@
-"""The web app's parts (``app.py`` is the entry point): the handlers and the JSON API
-(``app``, ``api``), the pages (``pages``, ``staff_page``), the server that mounts them
-(``server``), staff sign-in (``auth``), the queue (``webqueue``), the switch to new
-generations (``watcher``), start-up (``startup``) and escaped HTML (``render``)."""
+"""The web app's parts (``app.py`` at the top is the entry point):
+
+- ``app``: the handlers around one loaded knowledge base; ``api``: the JSON they return;
+- ``pages/``: one module per page (ask, documents, staff, the document viewer);
+- ``render``: escaped HTML for them; ``document_files``: the staff's file actions;
+- ``server``: the FastAPI app that mounts the pages and the plain routes;
+- ``auth`` (staff sign-in), ``webqueue`` (the queue), ``watcher`` (the switch to new
+  generations), ``startup`` (loading the index and the model).
+"""

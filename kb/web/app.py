@@ -19,7 +19,7 @@ from kb.ingest import IngestReport
 from kb.ingest.report import format_report
 from kb.ingest.worker import IngestJob
 from kb.search import Answer, KnowledgeBase
-from kb.web import render, staff
+from kb.web import document_files, render
 from kb.web.api import Document, SearchResult, answer_json
 from kb.web.auth import (
     RateLimit,
@@ -125,7 +125,7 @@ class ClinicApp:
             path = Path(file)
             name = path.name  # gradio keeps the uploaded file's own name as the last part
             try:
-                target, replaced = staff.add_document(
+                target, replaced = document_files.add_document(
                     self.settings.documents_dir, path, name, self.settings.max_document_bytes
                 )
             except KBError as exc:
@@ -145,7 +145,7 @@ class ClinicApp:
         """Remove a document (moved to documents/.removed/). Run /reingest after."""
         self._require_staff(request)
         try:
-            moved = staff.remove_document(self.settings.documents_dir, source or "")
+            moved = document_files.remove_document(self.settings.documents_dir, source or "")
         except KBError as exc:
             raise gr.Error(html.escape(str(exc)), print_exception=False) from exc
         return f"Removed {source} (kept in {moved.parent.name}/{moved.name}). Run a re-ingest to update the index."

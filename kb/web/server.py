@@ -29,8 +29,9 @@ from kb.web.auth import (
     client_address,
     session_store,
 )
-from kb.web.pages import CSS, build_public
-from kb.web.staff_page import build_staff
+from kb.web.pages import CSS
+from kb.web.pages.public import build_public
+from kb.web.pages.staff import build_staff
 from kb.web.webqueue import wake_on_work
 
 logger = logging.getLogger(__name__)
