@@ -300,13 +300,14 @@ def test_login_upload_reingest_then_the_new_document_is_found(
     report = staff.predict([handle_file(str(leaflet))], api_name="/upload")
     assert "Added Chemical Peel Leaflet (v2).pdf" in report
     report = staff.predict(api_name="/reingest")
-    assert "1 added" in report and "0 failed" in report
+    assert "Added: Chemical Peel Leaflet (v2).pdf." in report and "Could not be read" not in report
+    assert str(app.settings.documents_dir) not in report  # no server folders in the report
     result = client.predict("Does a glycolic acid peel have downtime?", 3, api_name="/search")
     assert result["passages"][0]["source"] == "Chemical Peel Leaflet (v2).pdf"
     assert result["passages"][0]["page"] == 1
     # and removing it takes it out again
     assert "Removed" in staff.predict("Chemical Peel Leaflet (v2).pdf", api_name="/remove")
-    assert "1 removed" in staff.predict(api_name="/reingest")
+    assert "Taken out of the search: Chemical Peel Leaflet (v2).pdf." in staff.predict(api_name="/reingest")
     result = client.predict("Does a glycolic acid peel have downtime?", 5, api_name="/search")
     assert all(p["source"] != "Chemical Peel Leaflet (v2).pdf" for p in result["passages"])
 

@@ -115,7 +115,7 @@ def test_staff_page_asks_for_a_login_first(page, shipped_index) -> None:
     page.goto(base + "/staff/")
     expect(page.get_by_label("username")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("Clinic staff only.")).to_be_visible()
-    expect(page.get_by_text("Re-ingest now")).to_have_count(0)
+    expect(page.get_by_text("Re-ingest the folder now")).to_have_count(0)
     expect(page.get_by_text("sign-in is locked for 15 minutes")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "staff-login.png"))
 
@@ -139,7 +139,7 @@ def test_staff_sign_in_in_the_browser_locks_after_five_failures(page) -> None:
     assert statuses == [400] * 5 + [429]
     expect(page.get_by_text("Incorrect credentials")).to_be_visible()
     page.wait_for_timeout(1000)
-    expect(page.get_by_text("Re-ingest now")).to_have_count(0)  # still only the login form
+    expect(page.get_by_text("Re-ingest the folder now")).to_have_count(0)  # still only the login form
 
 
 # --- hostile text is shown as text, never run ------------------------------------------------

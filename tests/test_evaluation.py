@@ -131,7 +131,7 @@ def test_golden_questions_written_for_other_documents_are_reported_as_such(
         golden.check(kb, path)
     summary = golden.golden_summary(kb)
     assert "none apply to this collection" in summary and "KB_GOLDEN" in summary
-    assert kb.backend.quality_checks(1) == []  # nothing recorded to compare against later
+    assert kb.backend.history("golden", 1) == []  # nothing recorded to compare against later
 
 
 @pytest.mark.slow

@@ -156,14 +156,16 @@ def test_votes_are_kept_newest_first(backend_settings: Settings, backend) -> Non
         votes.record("q", "p", "meh")
 
 
-def test_golden_checks_are_shared_and_read_newest_first(backend_settings: Settings, backend) -> None:
-    assert backend.quality_checks() == []  # before anything was ever written
-    backend.record_quality_check({"generation": "g1", "recall_at_3": 0.9})
-    backend.record_quality_check({"generation": "g2", "recall_at_3": 0.8, "in_top3": ["q1", "q7"]})
+@pytest.mark.parametrize("log", ["golden", "ingests"])
+def test_history_logs_are_shared_and_read_newest_first(backend_settings: Settings, backend, log: str) -> None:
+    assert backend.history(log) == []  # before anything was ever written
+    backend.append_history(log, {"generation": "g1", "recall_at_3": 0.9})
+    backend.append_history(log, {"generation": "g2", "recall_at_3": 0.8, "in_top3": ["q1", "q7"]})
     other = open_backend(backend_settings)  # as another ingest or app server sees them
     try:
-        assert [c["generation"] for c in other.quality_checks(5)] == ["g2", "g1"]
-        assert other.quality_checks() == [{"generation": "g2", "recall_at_3": 0.8, "in_top3": ["q1", "q7"]}]
+        assert [c["generation"] for c in other.history(log, 5)] == ["g2", "g1"]
+        assert other.history(log) == [{"generation": "g2", "recall_at_3": 0.8, "in_top3": ["q1", "q7"]}]
+        assert other.history("golden" if log == "ingests" else "ingests") == []  # each log its own
     finally:
         other.close()
 

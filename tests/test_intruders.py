@@ -27,7 +27,16 @@ pytestmark = pytest.mark.slow
 NURSE = ("nurse", "a long nurse passphrase 7")  # kept hashed in the staff file
 WRONG = "wrong-guess-Zq8"
 SECRET = "TOP SECRET outside the documents folder"
-STAFF_ACTIONS = ("upload", "remove", "reingest", "feedback")
+STAFF_ACTIONS = (
+    "upload",
+    "remove",
+    "restore",
+    "reingest",
+    "cancel_reingest",
+    "feedback",
+    "document_status",
+    "last_report",
+)
 
 #: Every intrusion attempt the tests make and see refused, by kind (for the report).
 REFUSED: dict[str, int] = {}
@@ -120,13 +129,13 @@ def test_anonymous_clients_cannot_open_the_staff_page(app: RunningApp) -> None:
         Client(app.url + "staff/", auth=("staff", WRONG), verbose=False)
     refused("anonymous staff page", 2)
     page = httpx.get(app.url + "staff/", follow_redirects=True)
-    assert page.status_code == 200 and "Re-ingest now" not in page.text  # the login form only
+    assert page.status_code == 200 and "Re-ingest the folder now" not in page.text  # the login form only
 
 
 def test_raw_calls_to_staff_functions_are_refused(app: RunningApp) -> None:
     base = app.url + "staff/"
     assert httpx.get(base + "config").status_code == 401
-    for fn_index in range(16):
+    for fn_index in range(40):
         for body in (
             {"data": [], "fn_index": fn_index, "session_hash": "anon123"},
             {
@@ -168,7 +177,13 @@ def test_the_staff_functions_themselves_require_a_staff_user(built: Settings, em
         "remove": lambda r: clinic.remove("hours.txt", r),
         "reingest": lambda r: next(iter(clinic.reingest(r))),
         "feedback": lambda r: clinic.feedback_rows(r),
-        "choices": lambda r: clinic.document_choices(r),
+        "restore": lambda r: clinic.restore("20261205T004839-hours.txt", r),
+        "cancel": lambda r: clinic.cancel_reingest(r),
+        "status": lambda r: clinic.document_status(r),
+        "report": lambda r: clinic.last_report(r),
+        "upload and ingest": lambda r: next(iter(clinic.upload_and_ingest([str(built.documents_dir / "hours.txt")], r))),
+        "remove and ingest": lambda r: next(iter(clinic.remove_and_ingest("hours.txt", r))),
+        "restore and ingest": lambda r: next(iter(clinic.restore_and_ingest("20261205T004839-hours.txt", r))),
     }
     for call in calls.values():
         for request in (None, gr.Request(username=None), gr.Request(username="mallory")):

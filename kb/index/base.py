@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 #: their notice; the glossary is kept with the index.
 FORMAT_VERSION = 3
 
+#: The history logs kept beside the index (``IndexBackend.history``).
+HistoryLog = Literal["golden", "ingests"]
+
 #: Statements shorter than this ("Yes.", "Cash") match too many queries to rank passages by.
 MIN_SENTENCE_WORDS = 4
 
@@ -452,13 +455,14 @@ class IndexBackend(ABC):
     def feedback(self) -> FeedbackLog: ...
 
     @abstractmethod
-    def quality_checks(self, limit: int = 1) -> list[dict]:
-        """The latest golden-question checks, newest first: plain JSON records, shared by
-        every ingest and app server of this index."""
+    def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:
+        """The latest records of a history log, newest first: plain JSON records, shared by
+        every ingest and app server of this index. ``"golden"``: the golden questions'
+        figures after each ingest; ``"ingests"``: each ingest's report."""
 
     @abstractmethod
-    def record_quality_check(self, record: dict) -> None:
-        """Keep one golden-question check (writers only)."""
+    def append_history(self, log: HistoryLog, record: dict) -> None:
+        """Keep one record in a history log (writers only)."""
 
     def close(self) -> None:
         """Release connections (a no-op for files)."""

@@ -28,3 +28,79 @@ def format_report(report: IngestReport, settings: Settings) -> str:
     for skip in report.skipped:
         lines.append(f"  SKIPPED {skip.source}: {skip.reason}")
     return "\n".join(lines)
+
+
+# --- for the staff page ------------------------------------------------------------------
+
+
+def plain_report(ingest: dict, golden: list[dict], hide: tuple[str, ...] = ()) -> list[str]:
+    """The last ingest as the staff page tells it, one sentence a line: what changed, what
+    could not be read and why, and the golden questions against the time before.
+
+    Args:
+        ingest: the newest record of the backend's "ingests" history.
+        golden: the newest records of its "golden" history, newest first; the first is
+            used when it was taken on the ingest's generation, the next is "last time".
+        hide: server folders to take out of reasons (staff need the file, not the path).
+    """
+    lines = [f"Last ingest: {_when(ingest.get('at'))}, took {ingest.get('seconds', 0):.0f} s."]
+    for key, label in (("added", "Added"), ("changed", "Changed"), ("removed", "Taken out of the search")):
+        if ingest.get(key):
+            lines.append(f"{label}: {_names(ingest[key])}.")
+    if ingest.get("unchanged"):
+        lines.append(f"Unchanged: {_count(len(ingest['unchanged']), 'document')}.")
+    for failure in ingest.get("failed", []):
+        kept = " Its previous version is still searchable." if failure.get("kept_previous") else ""
+        lines.append(f"Could not be read: {failure['source']}. {_without(failure['reason'], hide)}{kept}")
+    for skip in ingest.get("skipped", []):
+        lines.append(f"Not read: {skip['source']}. {_without(skip['reason'], hide)}")
+    lines.append(
+        f"The search now holds {_count(ingest.get('documents', 0), 'document')} "
+        f"and {_count(ingest.get('passages', 0), 'passage')}."
+    )
+    now = golden[0] if golden and golden[0].get("generation") == ingest.get("generation") else None
+    if now is None:
+        lines.append("Test questions: not asked after this ingest.")
+        return lines
+    before = golden[1] if len(golden) > 1 else None
+    lines.append(
+        _golden_line(now, before, "recall_at_3", "answerable", "test questions", "found their answer in the top 3")
+    )
+    if now.get("unanswerable"):
+        lines.append(
+            _golden_line(
+                now, before, "declined_off_topic", "unanswerable", "questions about other topics", 'were told "not covered"'
+            )
+        )
+    if before and now["recall_at_3"] < before["recall_at_3"] - 0.02:
+        lines.append(
+            "Warning: fewer test questions find their answer than last time. Check the new or "
+            "changed documents: they may push the right answers out."
+        )
+    return lines
+
+
+def _golden_line(now: dict, before: dict | None, key: str, count: str, subject: str, what: str) -> str:
+    """ "Of 187 test questions, 91% found their answer in the top 3 (last time 91%)." """
+    asked = now.get(count) or now.get("questions", 0)
+    last = f" (last time {before[key]:.0%})" if before and key in before else ""
+    return f"Of {asked:,} {subject}, {now[key]:.0%} {what}{last}."
+
+
+def _names(sources: list[str], shown: int = 8) -> str:
+    more = f" and {len(sources) - shown} more" if len(sources) > shown else ""
+    return ", ".join(sources[:shown]) + more
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _when(at: str | None) -> str:
+    return (at or "unknown time").replace("T", " ").replace("+00:00", " UTC")
+
+
+def _without(text: str, folders: tuple[str, ...]) -> str:
+    for folder in folders:
+        text = text.replace(folder.rstrip("/") + "/", "").replace(folder, "the folder")
+    return text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -122,9 +122,11 @@ def ingest(
     backend = open_backend(settings)
     try:
         report = _ingest(settings, backend, embedder, rebuild, tick)
+        report.seconds = time.perf_counter() - started
+        # Kept for the staff page, which shows the last ingest's report after a reload.
+        backend.append_history("ingests", {"at": now_iso(), **asdict(report)})
     finally:
         backend.close()
-    report.seconds = time.perf_counter() - started
     return report
 
 

@@ -54,6 +54,8 @@ class IngestJob:
         self.poll_seconds = poll_seconds
         self.state: JobState = "running"
         self.progress = "Starting the ingest worker…"
+        #: (stage label, done, total) of the last progress message, for a progress bar.
+        self.stage: tuple[str, int, int] | None = None
         self.report: IngestReport | None = None
         #: The golden questions' summary, once the child has asked them.
         self.golden: str | None = None
@@ -126,7 +128,8 @@ class IngestJob:
                 continue
             if "progress" in message:
                 stage, done, total = message["progress"]
-                self.progress = f"{_LABELS.get(stage, stage)}: {done} of {total}"
+                self.stage = (_LABELS.get(stage, stage), done, total)
+                self.progress = f"{self.stage[0]}: {done} of {total}"
             elif "report" in message:
                 self.report = report_from_json(message["report"])
             elif "golden" in message:

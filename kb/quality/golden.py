@@ -2,7 +2,7 @@
 index, its figures compared with the last run's, and a warning when they fall, so staff
 see at once when a new document pushes good answers out.
 
-The history is kept by the index's backend (``IndexBackend.quality_checks``), so every
+The history is kept by the index's backend (``IndexBackend.history("golden")``), so every
 ingest and app server of one index compares with the same last run: ``index/golden.jsonl``
 on files, a table beside the generations on Postgres.
 """
@@ -31,6 +31,8 @@ class GoldenCheck:
     wrongly_declined: float
     previous: dict | None  # the last check's figures, or None
     lost: list[str]  # questions answered in the top 3 last time and not now
+    answerable: int = 0  # questions the documents answer (recall_at_3 and mrr are over these)
+    unanswerable: int = 0  # questions about things they do not cover
 
     @property
     def fell(self) -> bool:
@@ -88,7 +90,7 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
     outcomes = evaluation.run(kb, questions)
     f = evaluation.figures(outcomes)
     in_top3 = sorted(o.question.id for o in outcomes if o.rank is not None and o.rank <= 3)
-    previous = next(iter(kb.backend.quality_checks(1)), None)
+    previous = next(iter(kb.backend.history("golden", 1)), None)
     lost_ids = set(previous.get("in_top3", [])) - set(in_top3) if previous else set()
     text = {q.id: q.question for q in questions}
     result = GoldenCheck(
@@ -99,6 +101,8 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
         f.wrongly_declined,
         {k: previous[k] for k in ("recall_at_3", "mrr", "generation")} if previous else None,
         [text[i] for i in sorted(lost_ids) if i in text],
+        answerable=f.answerable,
+        unanswerable=f.unanswerable,
     )
     record = {
         "at": now_iso(),
@@ -106,7 +110,7 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
         **{k: v for k, v in asdict(result).items() if k not in ("previous", "lost")},
         "in_top3": in_top3,
     }
-    kb.backend.record_quality_check(record)
+    kb.backend.append_history("golden", record)
     return result
 
 

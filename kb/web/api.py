@@ -89,3 +89,16 @@ def answer_json(answer: Answer) -> SearchResult:
             for h in answer.hits
         ],
     }
+
+
+class DocumentStatus(TypedDict):
+    source: str
+    state: str
+    reason: str | None
+    title: str | None
+    kind: str | None
+    pages: int | None
+    passages: int | None
+    size: int | None
+    changed_at: str | None
+    removed_name: str | None

@@ -7,6 +7,8 @@ votes, and the staff actions (upload, remove, re-ingest in a worker process, can
 import html
 import logging
 import threading
+from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
@@ -15,12 +17,11 @@ from kb.errors import (
     KBError,
 )
 from kb.index.base import FeedbackLog
-from kb.ingest import IngestReport
-from kb.ingest.report import format_report
+from kb.ingest.report import plain_report
 from kb.ingest.worker import IngestJob
 from kb.search import Answer, KnowledgeBase
 from kb.web import document_files, render
-from kb.web.api import Document, SearchResult, answer_json
+from kb.web.api import Document, DocumentStatus, SearchResult, answer_json
 from kb.web.auth import (
     RateLimit,
 )
@@ -118,6 +119,91 @@ class ClinicApp:
     def upload(self, files: list[str] | None, request: gr.Request) -> str:
         """Add or replace documents (PDF, Word .docx, HTML, Markdown, text). Run /reingest after."""
         self._require_staff(request)
+        return self._save(files) + "\nRun a re-ingest to make the changes searchable."
+
+    def remove(self, source: str, request: gr.Request) -> str:
+        """Remove a document (moved to documents/.removed/). Run /reingest after."""
+        self._require_staff(request)
+        return self._remove(source)[0] + " Run a re-ingest to update the index."
+
+    def restore(self, removed_name: str, request: gr.Request) -> str:
+        """Put a removed document back (its removed_name from /document_status). Run /reingest after."""
+        self._require_staff(request)
+        return self._restore(removed_name) + " Run a re-ingest to update the index."
+
+    def reingest(self, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - gradio's way
+        """Re-ingest the documents folder in a worker process; yields progress lines, then
+        the report. Only one re-ingest runs at a time; /cancel_reingest stops it."""
+        yield from self._ingest(self._require_staff(request), progress)
+
+    def cancel_reingest(self, request: gr.Request) -> str:
+        """Stop a running re-ingest; the previous index stays in service."""
+        user = self._require_staff(request)
+        job = self._job
+        if job is None or not job.cancel():
+            return "No re-ingest is running."
+        logger.warning("Re-ingest cancelled by %s", user)
+        job.wait(10)
+        return job.describe()
+
+    def document_status(self, request: gr.Request) -> list[DocumentStatus]:
+        """Every file in the documents folder with its state against the index in service:
+        indexed, changed (since the last ingest), new, failed (reason says why), skipped
+        (not a type that is read), missing (gone from the folder, still in the index); then
+        the latest removed documents (state removed, with the removed_name /restore takes).
+        Also type, pages, passages, size in bytes and changed_at (UTC)."""
+        self._require_staff(request)
+        return [asdict(row) for row in self.status_rows()]
+
+    def last_report(self, request: gr.Request) -> str:
+        """The last ingest's report in plain language (what changed, what failed and why, the
+        test questions' figures against the time before), one sentence a line."""
+        self._require_staff(request)
+        return "\n".join(self.report_lines())
+
+    # the staff page's one-step actions (private: the API above keeps its steps apart) ------
+    def upload_and_ingest(self, files: list[str] | None, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        user = self._require_staff(request)
+        saved = self._save(files)
+        if not any(line.startswith(("Added", "Replaced")) for line in saved.splitlines()):
+            yield saved
+            return
+        for text in self._ingest(user, progress):
+            yield f"{saved}\n{text}"
+
+    def remove_and_ingest(self, source: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        """Yields (status, the removed file's name for undo)."""
+        user = self._require_staff(request)
+        done, removed_name = self._remove(source)
+        for text in self._ingest(user, progress):
+            yield f"{done}\n{text}", removed_name
+
+    def restore_and_ingest(self, removed_name: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        user = self._require_staff(request)
+        done = self._restore(removed_name)
+        for text in self._ingest(user, progress):
+            yield f"{done}\n{text}"
+
+    def status_rows(self) -> list[document_files.FileStatus]:
+        last = next(iter(self.kb.backend.history("ingests", 1)), None)
+        return document_files.folder_status(self.settings.documents_dir, self.kb.documents(), last)
+
+    def report_lines(self) -> list[str]:
+        """The last ingest's report for staff, without the server's folders."""
+        last = next(iter(self.kb.backend.history("ingests", 1)), None)
+        if last is None:
+            return []
+        folders = {str(f) for d in (self.settings.documents_dir, self.settings.index_dir) for f in (d, d.resolve())}
+        hide = tuple(sorted(folders, key=len, reverse=True))
+        return plain_report(last, self.kb.backend.history("golden", 2), hide)
+
+    def running(self) -> str | None:
+        """What a re-ingest in progress is doing, or None."""
+        job = self._job
+        return None if job is None or job.done else job.progress
+
+    # the steps ----------------------------------------------------------------------------
+    def _save(self, files: list[str] | None) -> str:
         if not files:
             raise gr.Error("Choose one or more files first.", print_exception=False)
         lines = []
@@ -134,68 +220,54 @@ class ClinicApp:
             finally:
                 path.unlink(missing_ok=True)  # gradio's temporary copy: kept or not, done with
             lines.append(
-                f"Replaced {target.name} (the earlier version is overwritten)"
-                if replaced
-                else f"Added {target.name}"
+                f"Replaced {target.name} (the earlier version is overwritten)" if replaced else f"Added {target.name}"
             )
-        lines.append("Run a re-ingest to make the changes searchable.")
         return "\n".join(lines)
 
-    def remove(self, source: str, request: gr.Request) -> str:
-        """Remove a document (moved to documents/.removed/). Run /reingest after."""
-        self._require_staff(request)
+    def _remove(self, source: str) -> tuple[str, str]:
         try:
             moved = document_files.remove_document(self.settings.documents_dir, source or "")
         except KBError as exc:
             raise gr.Error(html.escape(str(exc)), print_exception=False) from exc
-        return f"Removed {source} (kept in {moved.parent.name}/{moved.name}). Run a re-ingest to update the index."
+        return f"Removed {source} (kept in {moved.parent.name}/{moved.name}, so it can be restored).", moved.name
 
-    def reingest(self, request: gr.Request):
-        """Re-ingest the documents folder in a worker process; yields progress lines, then
-        the report. Only one re-ingest runs at a time; /cancel_reingest stops it."""
-        user = self._require_staff(request)
+    def _restore(self, removed_name: str) -> str:
+        try:
+            restored = document_files.restore_document(self.settings.documents_dir, removed_name or "")
+        except KBError as exc:
+            raise gr.Error(html.escape(str(exc)), print_exception=False) from exc
+        return f"Restored {restored.name}."
+
+    def _ingest(self, user: str, progress: gr.Progress | None) -> Iterator[str]:
+        """Run one re-ingest in a worker process: progress lines, then the report."""
         with self._job_lock:
             if self._job is not None and not self._job.done:
                 yield f"A re-ingest is already running: {self._job.progress}"
                 return
             self._job = job = IngestJob(self.settings)
         logger.warning("Re-ingest started by %s (worker pid %d)", user, job.pid)
-        text = None
+        switched = False
         while job.wait(0.5) == "running":
             if job.report is None:
+                if progress is not None and job.stage is not None:
+                    label, done, total = job.stage
+                    progress((done, max(total, 1)), desc=label)
                 yield job.progress
-            elif text is None:  # written and switched in; the golden questions come next
-                text = self._switched_in(job.report)
-                yield text + "\n  golden questions: being asked…"
+            elif not switched:  # written and switched in; the test questions come next
+                self.kb.refresh()
+                switched = True
+                yield "The site now serves the new index. Asking the test questions…"
         if job.report is None:  # failed or cancelled before the switch
             yield job.describe()
             return
-        text = text or self._switched_in(job.report)
-        yield text + "\n" + (job.golden or "  golden questions: not asked (the re-ingest worker stopped first)")
-
-    def _switched_in(self, report: IngestReport) -> str:
-        """Serve the generation the re-ingest switched in; its report for the staff page."""
-        self.kb.refresh()
-        return format_report(report, self.settings) + "\nThe site now serves the new index."
-
-    def cancel_reingest(self, request: gr.Request) -> str:
-        """Stop a running re-ingest; the previous index stays in service."""
-        user = self._require_staff(request)
-        job = self._job
-        if job is None or not job.cancel():
-            return "No re-ingest is running."
-        logger.warning("Re-ingest cancelled by %s", user)
-        job.wait(10)
-        return job.describe()
+        if not switched:
+            self.kb.refresh()
+        yield "\n".join(["The site now serves the new index.", *self.report_lines()])
 
     def feedback_rows(self, request: gr.Request) -> list[list[str]]:
         """The latest helpful / not helpful votes: time, vote, question, passage."""
         self._require_staff(request)
         return [[f.at, f.vote, f.question, f.passage_id] for f in self.feedback.recent()]
-
-    def document_choices(self, request: gr.Request):
-        self._require_staff(request)
-        return gr.update(choices=[r.source for r in self.kb.documents()])
 
     # hot reload -------------------------------------------------------------------------
     def watch_index(self, every: float = 1.0) -> None:

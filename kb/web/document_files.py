@@ -1,8 +1,10 @@
-"""Staff actions on the documents folder: add or replace a document, remove one.
+"""Staff actions on the documents folder: add or replace a document, remove one, restore
+a removed one, and the state of every file against the index.
 
 File names are sanitized (no folders, no traversal, no hidden names), types and sizes are
 limited, and writes are atomic, so a failed upload never leaves half a file. Removed
-documents are moved to ``documents/.removed/`` (hidden from the ingester), not deleted.
+documents are moved to ``documents/.removed/`` (hidden from the ingester), not deleted, so
+a removal can be undone.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import os
 import re
 import shutil
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
-from kb.errors import KBError
-from kb.reading.documents import DOCUMENT_TYPES
+from cachetools import LRUCache
+
+from kb.errors import DocumentError, KBError
+from kb.index.base import DocumentRecord
+from kb.reading.documents import DOCUMENT_TYPES, file_sha256, scan_documents
 
 REMOVED = ".removed"
 
@@ -87,3 +94,167 @@ def remove_document(documents_dir: Path, source: str) -> Path:
     moved = trash / f"{stamp}-{path.name}"
     os.replace(path, moved)
     return moved
+
+
+_STAMPED = re.compile(r"^\d{8}T\d{6}-(.+)$")
+
+
+def restore_document(documents_dir: Path, removed: str) -> Path:
+    """Put a removed document back where it was (``removed`` is its name in ``.removed/``).
+
+    Returns:
+        The document's path in the documents folder again.
+
+    Raises:
+        KBError: no such removed document, or a document of that name is there now.
+    """
+    documents_dir = Path(documents_dir).resolve()
+    trash = documents_dir / REMOVED
+    path = (trash / removed).resolve()
+    found = _STAMPED.match(removed or "")
+    if not found or path.parent != trash or not path.is_file():
+        raise KBError(f"There is no removed document {removed!r} to restore.")
+    target = documents_dir / found.group(1)
+    if target.exists():
+        raise KBError(
+            f"A document named {target.name} is in the folder now; remove or rename it before restoring this one."
+        )
+    os.replace(path, target)
+    return target
+
+
+# --- every file's state ---------------------------------------------------------------------
+
+State = Literal["indexed", "changed", "new", "failed", "skipped", "missing", "removed"]
+
+#: What each state means, as the staff page says it.
+STATE_LABELS: dict[str, str] = {
+    "indexed": "Indexed",
+    "changed": "Changed since the last ingest",
+    "new": "New: not ingested yet",
+    "failed": "Failed",
+    "skipped": "Not read",
+    "missing": "Gone from the folder: leaves the search at the next ingest",
+    "removed": "Removed",
+}
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """One row of the staff page's table."""
+
+    source: str  # the path in documents/ (for a removed file: the name it had there)
+    state: State
+    reason: str | None  # why it failed or is not read; what removing it means
+    title: str | None
+    kind: str | None
+    pages: int | None
+    passages: int | None
+    size: int | None  # bytes
+    changed_at: str | None  # when the file was added or last changed (UTC, ISO 8601)
+    removed_name: str | None = None  # its name in .removed/, to restore it
+
+
+_SHAS: LRUCache = LRUCache(maxsize=20_000)
+
+
+def _sha(path: Path, stat: os.stat_result) -> str:
+    """The file's SHA-256, remembered while its size and time stay the same."""
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHAS:
+        _SHAS[key] = file_sha256(path)
+    return _SHAS[key]
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=0).isoformat()
+
+
+def folder_status(
+    documents_dir: Path, records: list[DocumentRecord], last_ingest: dict | None, removed_limit: int = 50
+) -> list[FileStatus]:
+    """Every file of the documents folder against the index in service, then the latest
+    removed documents (newest first, at most ``removed_limit``).
+
+    ``last_ingest`` (the newest "ingests" history record) tells which files failed and why.
+    """
+    documents_dir = Path(documents_dir)
+    indexed = {r.source: r for r in records}
+    ingest = last_ingest or {}
+    failed = {f["source"]: f for f in ingest.get("failed", [])}
+    failed_at = ingest.get("at") or ""
+    try:
+        files, skipped = scan_documents(documents_dir)
+    except DocumentError:
+        files, skipped = [], []
+    rows: list[FileStatus] = []
+    for path in files:
+        source = path.relative_to(documents_dir).as_posix()
+        record = indexed.pop(source, None)
+        try:
+            stat = path.stat()
+            sha = _sha(path, stat)
+        except OSError as exc:
+            rows.append(FileStatus(source, "failed", f"It cannot be opened ({exc.strerror}).", *[None] * 6))
+            continue
+        changed_at = _iso(stat.st_mtime)
+        if source in failed and changed_at <= failed_at:
+            failure = failed[source]
+            kept = " Its previous version is still searchable." if failure.get("kept_previous") else ""
+            state, reason = "failed", failure["reason"] + kept
+        elif record is None:
+            state, reason = "new", None
+        else:
+            state, reason = ("indexed" if record.sha256 == sha else "changed"), None
+        rows.append(
+            FileStatus(
+                source,
+                state,
+                reason,
+                record.title if record else None,
+                record.kind if record else path.suffix.lower().lstrip("."),
+                record.pages if record else None,
+                record.passages if record else None,
+                stat.st_size,
+                changed_at,
+            )
+        )
+    for skip in skipped:
+        rows.append(FileStatus(skip.source, "skipped", skip.reason, *[None] * 6))
+    for record in indexed.values():  # in the index, gone from the folder
+        rows.append(
+            FileStatus(
+                record.source,
+                "missing",
+                None,
+                record.title,
+                record.kind,
+                record.pages,
+                record.passages,
+                record.size,
+                None,
+            )
+        )
+    rows.sort(key=lambda r: r.source.lower())
+    return rows + _removed(documents_dir, removed_limit)
+
+
+def _removed(documents_dir: Path, limit: int) -> list[FileStatus]:
+    try:
+        entries = [e for e in os.scandir(documents_dir / REMOVED) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    rows = []
+    for entry in sorted(entries, key=lambda e: e.name, reverse=True)[:limit]:
+        found = _STAMPED.match(entry.name)
+        if not found:
+            continue
+        stamp = datetime.strptime(entry.name[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        size = entry.stat(follow_symlinks=False).st_size
+        rows.append(
+            FileStatus(
+                found.group(1), "removed", None, None, Path(found.group(1)).suffix.lower().lstrip("."),
+                None, None, size, stamp.isoformat(), removed_name=entry.name,
+            )
+        )
+    return rows

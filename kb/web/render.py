@@ -9,6 +9,7 @@ from urllib.parse import quote
 from kb.index import lexical
 from kb.index.base import DocumentRecord
 from kb.search import NOT_COVERED, Answer, Hit
+from kb.web.document_files import STATE_LABELS, FileStatus
 
 #: How far above the threshold a score counts as a strong match.
 STRONG_MARGIN = 0.1
@@ -140,3 +141,66 @@ def documents_html(records: list[DocumentRecord], built_at: str | None, generati
         '<table class="kb-documents"><thead><tr><th>Document</th><th>Type</th><th>Pages</th>'
         f"<th>Passages</th><th>Ingested</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+# --- the staff page ------------------------------------------------------------------------
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "—"
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _when(at: str | None) -> str:
+    return escape(at.replace("T", " ").replace("+00:00", " UTC")) if at else "—"
+
+
+def staff_table_html(rows: list[FileStatus]) -> str:
+    """Every file of the documents folder with its state, and the removed ones, each with
+    a button (remove, or restore) that the staff page's script sends back as an event."""
+    if not rows:
+        return '<p class="kb-built">The documents folder is empty: add documents above.</p>'
+    body = []
+    for r in rows:
+        name = escape(r.source)
+        if r.state == "removed":
+            action = (
+                f'<button type="button" class="kb-row-action" data-action="restore" '
+                f'data-source="{escape(r.removed_name or "")}" aria-label="Restore {name}">Restore</button>'
+            )
+        elif r.state == "missing":
+            action = ""
+        else:
+            action = (
+                f'<button type="button" class="kb-row-action kb-danger" data-action="remove" '
+                f'data-source="{name}" aria-label="Remove {name}">Remove</button>'
+            )
+        title = f"<div>{escape(r.title)}</div>" if r.title else ""
+        reason = f'<div class="kb-reason">{escape(r.reason)}</div>' if r.reason else ""
+        body.append(
+            f'<tr class="kb-state-{r.state}"><th scope="row">{title}<div class="kb-file">{name}</div></th>'
+            f'<td><span class="kb-state">{escape(STATE_LABELS[r.state])}</span>{reason}</td>'
+            f"<td>{_KIND_LABELS.get(r.kind or '', escape(r.kind or '—'))}</td>"
+            f"<td>{r.pages if r.pages is not None else '—'}</td>"
+            f"<td>{r.passages if r.passages is not None else '—'}</td>"
+            f"<td>{_size(r.size)}</td><td>{_when(r.changed_at)}</td><td>{action}</td></tr>"
+        )
+    return (
+        '<table class="kb-documents kb-staff-table"><caption>Every file in the documents folder, '
+        "and the latest removed ones</caption><thead><tr><th scope=\"col\">Document</th>"
+        '<th scope="col">State</th><th scope="col">Type</th><th scope="col">Pages</th>'
+        '<th scope="col">Passages</th><th scope="col">Size</th><th scope="col">Added or changed</th>'
+        f'<th scope="col">Action</th></tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def report_html(lines: list[str]) -> str:
+    """The last ingest's report, one sentence a line, escaped."""
+    if not lines:
+        return '<p class="kb-built">No ingest has been recorded for this index yet.</p>'
+    return '<ul class="kb-report">' + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"

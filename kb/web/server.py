@@ -145,6 +145,7 @@ def build_app(app: ClinicApp) -> FastAPI:
         footer_links=["api"] if users else [],
         enable_monitoring=False,
         max_file_size=app.settings.max_document_bytes,
+        css=CSS,
     )
     gr.mount_gradio_app(
         server,

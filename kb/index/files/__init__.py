@@ -5,7 +5,7 @@
     kb/index/files/writer.py       a generation written beside the one in service and switched in
     kb/index/files/vectors.py      FAISS: the index chooser, build, save, load, search (the only faiss import)
     kb/index/files/cache.py        the embedding cache; votes.py: the votes (SQLite)
-    kb/index/files/checks.py       the golden questions' history (JSON lines)
+    kb/index/files/checks.py       the history logs: golden questions, ingest reports (JSON lines)
 
 The names tests and benchmarks reach for are re-exported here.
 """
@@ -20,6 +20,7 @@ from kb.config import Settings
 from kb.index.base import (
     FORMAT_VERSION,
     DocumentRecord,
+    HistoryLog,
     IndexBackend,
     IndexPlan,
     NewGeneration,
@@ -28,7 +29,7 @@ from kb.index.base import (
     sentence_table,
 )
 from kb.index.files.cache import EmbeddingCache
-from kb.index.files.checks import latest_checks, record_check
+from kb.index.files.checks import append_record, latest_records
 from kb.index.files.folder import (
     CACHE,
     CURRENT,
@@ -116,11 +117,11 @@ class FilesBackend(IndexBackend):
     def feedback(self) -> FeedbackStore:
         return FeedbackStore(self.index_dir / FEEDBACK)
 
-    def quality_checks(self, limit: int = 1) -> list[dict]:
-        return latest_checks(self.index_dir, limit)
+    def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:
+        return latest_records(self.index_dir, log, limit)
 
-    def record_quality_check(self, record: dict) -> None:
-        record_check(self.index_dir, record)
+    def append_history(self, log: HistoryLog, record: dict) -> None:
+        append_record(self.index_dir, log, record)
 
 
 __all__ = [

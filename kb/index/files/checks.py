@@ -1,17 +1,18 @@
-"""The golden questions' history in the index folder: one JSON line per check
-(``golden.jsonl``), appended, so a crash mid-write tears at most the last line."""
+"""The history logs in the index folder, one JSON line per record, appended, so a crash
+mid-write tears at most the last line: ``golden.jsonl`` (the golden questions' figures after
+each ingest) and ``ingests.jsonl`` (each ingest's report)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-HISTORY = "golden.jsonl"
+LOG_FILES = {"golden": "golden.jsonl", "ingests": "ingests.jsonl"}
 
 
-def latest_checks(index_dir: Path, limit: int) -> list[dict]:
+def latest_records(index_dir: Path, log: str, limit: int) -> list[dict]:
     try:
-        lines = (Path(index_dir) / HISTORY).read_text(encoding="utf-8").splitlines()
+        lines = (Path(index_dir) / LOG_FILES[log]).read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
     found: list[dict] = []
@@ -25,7 +26,7 @@ def latest_checks(index_dir: Path, limit: int) -> list[dict]:
     return found
 
 
-def record_check(index_dir: Path, record: dict) -> None:
+def append_record(index_dir: Path, log: str, record: dict) -> None:
     Path(index_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(index_dir) / HISTORY, "a", encoding="utf-8") as out:
+    with open(Path(index_dir) / LOG_FILES[log], "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")

@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 from kb.config import Settings
 from kb.errors import IndexDamagedError, IndexNotFoundError, IngestLockedError, KBError
 from kb.index import index_location
-from kb.index.base import IndexBackend, IndexPlan, NewGeneration
+from kb.index.base import HistoryLog, IndexBackend, IndexPlan, NewGeneration
 from kb.index.postgres import schema as tables
 from kb.index.postgres import writer
 from kb.index.postgres.caches import PostgresEmbeddingCache, PostgresFeedback
@@ -238,18 +238,20 @@ class PostgresBackend(IndexBackend):
     def feedback(self) -> PostgresFeedback:
         return PostgresFeedback(self.pool, self.url, self.shared, create=lambda: self._writing().close())
 
-    def quality_checks(self, limit: int = 1) -> list[dict]:
-        query = sql.SQL("SELECT record FROM {}.golden_checks ORDER BY id DESC LIMIT %s")
+    def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:
+        query = sql.SQL("SELECT record FROM {}.{} ORDER BY id DESC LIMIT %s")
+        query = query.format(sql.Identifier(self.shared), sql.Identifier(tables.HISTORY_TABLES[log]))
         try:
             with translated(self.url), self.pool.connection() as conn:
-                return [row[0] for row in conn.execute(query.format(sql.Identifier(self.shared)), (limit,))]
+                return [row[0] for row in conn.execute(query, (limit,))]
         except psycopg.errors.UndefinedTable:
             return []  # before the first ingest
 
-    def record_quality_check(self, record: dict) -> None:
-        query = sql.SQL("INSERT INTO {}.golden_checks (record) VALUES (%s)")
+    def append_history(self, log: HistoryLog, record: dict) -> None:
+        query = sql.SQL("INSERT INTO {}.{} (record) VALUES (%s)")
+        query = query.format(sql.Identifier(self.shared), sql.Identifier(tables.HISTORY_TABLES[log]))
         with translated(self.url), self._writing() as conn:
-            conn.execute(query.format(sql.Identifier(self.shared)), (Jsonb(record),))
+            conn.execute(query, (Jsonb(record),))
 
     def close(self) -> None:
         if self._pool is not None:

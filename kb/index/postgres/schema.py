@@ -9,6 +9,7 @@ Shared tables live in one schema per collection (``Settings.pg_schema``, default
     kb.embeddings    the embedding cache every ingest worker shares: key -> float32 bytes
     kb.votes         helpful / not helpful votes
     kb.golden_checks the golden questions' figures after each ingest (JSON), newest last
+    kb.ingest_reports each ingest's report (JSON), newest last
     kb.ingest_tasks  the documents an ingest hands out to its workers (kb/index/postgres/tasks.py)
 
 Each generation is a schema of its own, ``kb_g<number>``: documents, passages (with their
@@ -37,6 +38,10 @@ MIN_SERVER_VERSION = 150000
 MIN_PGVECTOR = (0, 8)
 
 
+#: The table of each history log (``IndexBackend.history``).
+HISTORY_TABLES = {"golden": "golden_checks", "ingests": "ingest_reports"}
+
+
 def shared_tables(schema: str) -> sql.Composed:
     s = sql.Identifier(schema)
     return sql.SQL(
@@ -63,6 +68,9 @@ def shared_tables(schema: str) -> sql.Composed:
             vote text NOT NULL,
             at text NOT NULL);
         CREATE TABLE IF NOT EXISTS {s}.golden_checks (
+            id bigserial PRIMARY KEY,
+            record jsonb NOT NULL);
+        CREATE TABLE IF NOT EXISTS {s}.ingest_reports (
             id bigserial PRIMARY KEY,
             record jsonb NOT NULL);
         CREATE SEQUENCE IF NOT EXISTS {s}.generation_numbers;
