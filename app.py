@@ -26,7 +26,7 @@ _BEGAN = time.perf_counter()  # start-up figures (printed when ready, docs/BENCH
 
 
 def _start_loading(argv: list[str]):
-    """Open the index and load the model in a thread while gradio imports (main only)."""
+    """Open the index and load the model in a thread from the first moment (main only)."""
     try:
         from kb.config import Settings
         from kb.web.startup import Startup
@@ -55,7 +55,6 @@ _STARTUP = _start_loading(sys.argv[1:]) if __name__ == "__main__" else None
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.errors import KBError  # noqa: E402
 from kb.ingest.progress import log_warnings_only  # noqa: E402
-from kb.web.app import ClinicApp  # noqa: E402
 from kb.web.server import build_app  # noqa: E402
 from kb.web.startup import Startup  # noqa: E402
 
@@ -72,30 +71,40 @@ def main(argv: list[str] | None = None) -> int:
             documents_dir=args.documents, index_dir=args.index, host=args.host, port=args.port
         )
         users = staff_credentials()
-        imported = time.perf_counter()
-        startup = _STARTUP if _STARTUP is not None and _STARTUP.settings == settings else Startup(settings)
-        kb = startup.result()
     except (KBError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    loaded = time.perf_counter()
-    feedback = kb.backend.feedback()
-    server = build_app(ClinicApp(kb, feedback, users))
-    ready = time.perf_counter()
-    print(
-        f"[{time.strftime('%H:%M:%S')}] Serving {kb.generation.passage_count} passages from "
-        f"{len(kb.documents())} documents. Open http://{settings.host}:{settings.port}/ "
-        f"(staff page: /staff/, {'login required' if users else 'off: set KB_STAFF_PASSWORD'}).",
-        flush=True,
-    )
-    alongside = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in startup.laps.items())
-    print(
-        f"Start-up took {ready - _BEGAN:.1f} s before the server: imports {imported - _BEGAN:.2f} s, "
-        f"waiting for the index and model {loaded - imported:.2f} s, pages {ready - loaded:.2f} s "
-        f"(loaded alongside the imports: {alongside}; the model runs on {kb.embedder.backend}).",
-        flush=True,
-    )
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    startup = _STARTUP if _STARTUP is not None and _STARTUP.settings == settings else Startup(settings)
+    failures: list[BaseException] = []
+    uv = uvicorn.Server(uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning"))
+
+    def failed(exc: BaseException) -> None:  # the index or model could not be loaded: stop
+        failures.append(exc)
+        uv.should_exit = True
+
+    def ready(clinic, laps: dict[str, float]) -> None:
+        kb = clinic.kb
+        print(
+            f"[{time.strftime('%H:%M:%S')}] Serving {kb.generation.passage_count} passages from "
+            f"{len(kb.documents())} documents. Open http://{settings.host}:{settings.port}/ "
+            f"(staff page: /staff/, {'login required' if users else 'off: set KB_STAFF_PASSWORD'}).",
+            flush=True,
+        )
+        loading = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in startup.laps.items())
+        pages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in laps.items())
+        print(
+            f"Start-up: /api/search answered from {startup.ready_at - _BEGAN:.1f} s ({loading}; the model "
+            f"runs on {kb.embedder.backend}); pages from {time.perf_counter() - _BEGAN:.1f} s ({pages}).",
+            flush=True,
+        )
+
+    uv.config.app = build_app(settings, users, startup.result, on_ready=ready, on_failure=failed)
+    uv.run()
+    if failures:
+        if isinstance(failures[0], KBError | ValueError):
+            print(f"error: {failures[0]}", file=sys.stderr)
+            return 2
+        raise failures[0]
     return 0
 
 

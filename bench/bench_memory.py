@@ -57,9 +57,10 @@ def child(index: Path, documents: Path, backend: str) -> None:
 
     steps.append(("gradio imported", rss_mb()))
     from kb.web.app import ClinicApp
-    from kb.web.server import build_app
+    from kb.web.server import build_app, mount_pages
 
-    server = build_app(ClinicApp(kb, kb.backend.feedback(), {}))
+    server = build_app(settings, {}, lambda timeout: kb)
+    mount_pages(server, ClinicApp(kb, kb.backend.feedback(), {}))
     steps.append(("pages built (public and staff)", rss_mb()))
     g = kb.generation
     arrays = []

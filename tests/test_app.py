@@ -237,10 +237,8 @@ def test_the_plain_json_route_refuses_bad_requests_clearly(
 def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder) -> None:
     from fastapi import HTTPException
 
-    from kb.index.files.votes import FeedbackStore
     from kb.search import KnowledgeBase
     from kb.web.api import BoundedCounter
-    from kb.web.app import ClinicApp
     from kb.web.server import build_app
 
     counter = BoundedCounter(2)
@@ -248,8 +246,8 @@ def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder
     counter.leave()
     assert counter.enter()
 
-    clinic = ClinicApp(KnowledgeBase(built, embedder), FeedbackStore(built.index_dir / "feedback.sqlite"), {})
-    server = build_app(clinic)
+    kb = KnowledgeBase(built, embedder)
+    server = build_app(built, {}, lambda timeout: kb)
     [search] = [r.endpoint for r in server.routes if getattr(r, "path", None) == "/api/search"]
     assert search(q="Saturday opening hours", k=1)["passages"][0]["source"] == "hours.txt"
     in_flight = server.state.searches_in_flight
@@ -276,7 +274,16 @@ def test_warning_signs_are_urgent_and_ordinary_questions_are_not(client: Client)
 
 # The file route and every anonymous route to a staff action: tests/test_intruders.py.
 
-STAFF_ACTIONS = {"upload", "remove", "reingest", "feedback"}
+STAFF_ACTIONS = {
+    "upload",
+    "remove",
+    "restore",
+    "reingest",
+    "cancel_reingest",
+    "feedback",
+    "document_status",
+    "last_report",
+}
 
 
 # --- staff work and hot reload ---------------------------------------------------------------

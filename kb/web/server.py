@@ -1,57 +1,93 @@
-"""The server: the FastAPI app that mounts the public page at "/" and the staff page at
-"/staff/" (behind a login), serves source files at "/files/..." and the plain JSON route
-``GET /api/search``, with the sign-in guard, sessions that expire, and the upload rule."""
+"""The server: one FastAPI app with the plain routes (``GET /api/search``, source files at
+"/files/...") and the gradio pages: the public page at "/" and the staff page at "/staff/"
+(behind a login), with the sign-in guard, sessions that expire, and the upload rule.
 
-# No `from __future__ import annotations` here: gr.api reads the return annotations of the
-# API functions at run time to document them, and strings would document them as "Any".
+The plain routes answer from the first moment: ``build_app`` needs neither gradio nor the
+loaded knowledge base. The pages are mounted once both are there (``mount_pages``, in a
+thread, while the server already serves): until then every other path answers 503 "the app
+is starting", and ``/api/search`` waits for the knowledge base. A program's first search is
+answered about when the index and model are loaded, not after gradio's import as well
+(docs/BENCHMARKS.md, "Start-up")."""
 
+from __future__ import annotations
+
+import asyncio
 import logging
 import threading
-from contextlib import asynccontextmanager
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import gradio as gr
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from kb.errors import (
-    IndexUnavailableError,
-    KBError,
-    LoginLockedError,
-)
+from kb.config import Settings
+from kb.errors import IndexUnavailableError, KBError, LoginLockedError
 from kb.reading.documents import DOCUMENT_TYPES
+from kb.search import KnowledgeBase
 from kb.web.api import BoundedCounter, SearchResult, answer_json
-from kb.web.app import ClinicApp
-from kb.web.auth import (
-    ClientAddressMiddleware,
-    LoginGuard,
-    UploadOnlyUnder,
-    client_address,
-    session_store,
-)
-from kb.web.pages import CSS
-from kb.web.pages.public import build_public
-from kb.web.pages.staff import build_staff
-from kb.web.webqueue import wake_on_work
+from kb.web.auth import ClientAddressMiddleware, LoginGuard, UploadOnlyUnder, client_address, session_store
+
+if TYPE_CHECKING:
+    from kb.web.app import ClinicApp
 
 logger = logging.getLogger(__name__)
 
+#: How long ``/api/search`` waits for the knowledge base while the app starts, in seconds.
+LOADING_WAIT = 30.0
 
-def build_app(app: ClinicApp) -> FastAPI:
-    """The FastAPI app: file route, staff page at /staff/ (login), public page at /."""
-    documents_dir = Path(app.settings.documents_dir).resolve()
+#: What every page path answers until the pages are mounted.
+STARTING_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Starting — clinic knowledge base</title></head><body><main><h1>The clinic knowledge base "
+    "is starting</h1><p>This page reloads itself in a moment.</p></main></body></html>"
+)
+
+#: ``knowledge(timeout)``: the loaded knowledge base, waiting up to ``timeout`` seconds
+#: (None: as long as it takes); raises IndexUnavailableError while it is still loading,
+#: and whatever loading raised if it failed.
+Knowledge = Callable[[float | None], KnowledgeBase]
+
+
+def build_app(
+    settings: Settings,
+    users: dict[str, str],
+    knowledge: Knowledge,
+    on_ready: Callable[[ClinicApp, dict[str, float]], None] | None = None,
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> FastAPI:
+    """The server, serving the plain routes at once and the pages once mounted.
+
+    Args:
+        settings: folders and limits.
+        users: staff user -> password hash (empty: the staff page is off).
+        knowledge: the knowledge base as it loads (see ``Knowledge``).
+        on_ready: told when the pages are mounted, with the seconds each step took.
+        on_failure: told when the pages cannot be mounted (the knowledge base failed to
+            load); by default the error is logged.
+    """
+    documents_dir = Path(settings.documents_dir).resolve()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        watcher = threading.Thread(target=app.watch_index, name="index-watcher", daemon=True)
-        watcher.start()
-        yield
-        app.stop()
+    async def lifespan(server: FastAPI):
+        async with AsyncExitStack() as stack:
+            pages = asyncio.create_task(_start_pages(server, settings, users, knowledge, stack, on_ready))
+            pages.add_done_callback(lambda task: _failed(task, on_failure))
+            try:
+                yield
+            finally:
+                pages.cancel()
+                clinic = getattr(server.state, "clinic", None)
+                if clinic is not None:
+                    clinic.stop()
 
     server = FastAPI(lifespan=lifespan)
 
     # Routes go before the "/" mount, which would otherwise match every path.
-    waiting = server.state.searches_in_flight = BoundedCounter(app.settings.queue_size)
+    waiting = server.state.searches_in_flight = BoundedCounter(settings.queue_size)
 
     @server.get("/api/search", response_model=None)  # the documented SearchResult, as for /search
     def plain_search(q: str, k: int = 5) -> SearchResult:
@@ -60,13 +96,14 @@ def build_app(app: ClinicApp) -> FastAPI:
         The same search as the gradio API's /search without gradio's queue and event
         stream: a few milliseconds less per request, for programs that call it often.
         Requests run in a thread pool; queries arriving together share one model call.
-        Beyond ``KB_QUEUE_SIZE`` requests in flight the answer is 503 at once.
+        Beyond ``KB_QUEUE_SIZE`` requests in flight the answer is 503 at once. While the
+        app starts, a request waits for the index and the model.
         """
         if not waiting.enter():
             raise HTTPException(status_code=503, detail="Busy: too many searches at once. Try again shortly.")
         try:
-            return answer_json(app.kb.answer(q, k))
-        except IndexUnavailableError as exc:  # the database is away: try again shortly
+            return answer_json(knowledge(LOADING_WAIT).answer(q, k))
+        except IndexUnavailableError as exc:  # starting, or the database is away: try again shortly
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from None
         except KBError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
@@ -105,6 +142,71 @@ def build_app(app: ClinicApp) -> FastAPI:
     def staff_slash() -> RedirectResponse:
         return RedirectResponse("/staff/")
 
+    @server.api_route("/{path:path}", methods=["GET", "HEAD", "POST"], include_in_schema=False)
+    def starting(path: str) -> HTMLResponse:  # removed once the pages are mounted
+        return HTMLResponse(STARTING_PAGE, status_code=503, headers={"Retry-After": "2"})
+
+    server.state.starting_route = server.router.routes[-1]
+    server.add_middleware(UploadOnlyUnder, prefix="/staff/")
+    server.add_middleware(ClientAddressMiddleware)
+    return server
+
+
+async def _start_pages(
+    server: FastAPI,
+    settings: Settings,
+    users: dict[str, str],
+    knowledge: Knowledge,
+    stack: AsyncExitStack,
+    on_ready: Callable[[ClinicApp, dict[str, float]], None] | None,
+) -> None:
+    """Mount the pages (in a thread: importing gradio and building pages take seconds),
+    then start them as gradio's own mount would at start-up, and stop answering 503."""
+    clinic, laps = await asyncio.to_thread(_mount_when_loaded, server, users, knowledge)
+    for mounted in server.state.gradio_apps:
+        await stack.enter_async_context(mounted.router.lifespan_context(mounted))
+        mounted.get_blocks().run_startup_events()
+        await mounted.get_blocks().run_extra_startup_events()
+    server.router.routes.remove(server.state.starting_route)
+    watcher = threading.Thread(target=clinic.watch_index, name="index-watcher", daemon=True)
+    watcher.start()
+    if on_ready is not None:
+        on_ready(clinic, laps)
+
+
+def _mount_when_loaded(server: FastAPI, users: dict[str, str], knowledge: Knowledge) -> tuple[ClinicApp, dict]:
+    began = time.perf_counter()
+    from kb.web.app import ClinicApp  # imports gradio
+
+    imported = time.perf_counter()
+    kb = knowledge(None)
+    loaded = time.perf_counter()
+    clinic = ClinicApp(kb, kb.backend.feedback(), users)
+    mount_pages(server, clinic)
+    laps = {"gradio import": imported - began, "waiting for the index and model": loaded - imported}
+    laps["pages"] = time.perf_counter() - loaded
+    return clinic, laps
+
+
+def _failed(task: asyncio.Task, on_failure: Callable[[BaseException], None] | None) -> None:
+    if task.cancelled() or task.exception() is None:
+        return
+    if on_failure is not None:
+        on_failure(task.exception())
+    else:
+        logger.error("The pages could not be started", exc_info=task.exception())
+
+
+def mount_pages(server: FastAPI, app: ClinicApp) -> None:
+    """Mount the staff page at /staff/ (login) and the public page at /."""
+    import gradio as gr
+
+    from kb.web.pages import CSS
+    from kb.web.pages.public import build_public
+    from kb.web.pages.staff import build_staff
+    from kb.web.webqueue import wake_on_work
+
+    server.state.clinic = app
     public, staff_page = build_public(app), build_staff(app)
     public.queue(
         default_concurrency_limit=app.settings.queue_concurrency,
@@ -157,15 +259,13 @@ def build_app(app: ClinicApp) -> FastAPI:
         max_file_size="1mb",
         css=CSS,
     )
-    _expire_staff_sessions(server, settings.staff_session_minutes)
-    server.add_middleware(UploadOnlyUnder, prefix="/staff/")
-    server.add_middleware(ClientAddressMiddleware)
-    return server
+    server.state.gradio_apps = [_mounted(server, "/staff"), _mounted(server, "")]
+    # Gradio keeps login tokens until restart; the staff page's expire instead.
+    _mounted(server, "/staff").tokens = session_store(settings.staff_session_minutes)
 
 
-def _expire_staff_sessions(server: FastAPI, session_minutes: float) -> None:
-    """Gradio keeps login tokens until restart; the staff page's expire instead."""
+def _mounted(server: FastAPI, path: str):
     from starlette.routing import Mount
 
-    [staff_mount] = [r.app for r in server.routes if isinstance(r, Mount) and r.path == "/staff"]
-    staff_mount.tokens = session_store(session_minutes)
+    [app] = [r.app for r in server.routes if isinstance(r, Mount) and r.path == path]
+    return app

@@ -1,9 +1,8 @@
 """The app's start: open (or first build) the index, load the model, warm up, timed.
 
 ``Startup`` runs in a thread of its own from the first lines of ``app.py``, so the index
-and the model load while the main thread imports gradio (about a second sooner on two
-cores, docs/BENCHMARKS.md "Start-up"). Kept out of app.py so the thread can start before
-app.py's own imports have run.
+and the model load while the server starts and gradio imports (docs/BENCHMARKS.md
+"Start-up"). Kept out of app.py so the thread can start before app.py's own imports run.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from kb.config import Settings
-from kb.errors import IndexDamagedError, IndexFormatError, IndexNotFoundError
+from kb.errors import IndexDamagedError, IndexFormatError, IndexNotFoundError, IndexUnavailableError
 from kb.search import KnowledgeBase
 
 
@@ -51,6 +50,8 @@ class Startup(threading.Thread):
         super().__init__(name="kb-startup", daemon=True)
         self.settings = settings
         self.laps: dict[str, float] = {}
+        #: ``time.perf_counter()`` when the knowledge base was ready (None until then).
+        self.ready_at: float | None = None
         self._kb: KnowledgeBase | None = None
         self._error: BaseException | None = None
         self.start()
@@ -64,13 +65,22 @@ class Startup(threading.Thread):
             self.laps["model"], began = time.perf_counter() - began, time.perf_counter()
             kb.warm_up()
             self.laps["warm-up"] = time.perf_counter() - began
-            self._kb = kb
+            self._kb, self.ready_at = kb, time.perf_counter()
         except BaseException as exc:  # handed to the main thread by result()
             self._error = exc
 
-    def result(self) -> KnowledgeBase:
-        """The loaded knowledge base; raises what loading raised."""
-        self.join()
+    def result(self, timeout: float | None = None) -> KnowledgeBase:
+        """The loaded knowledge base, waiting up to ``timeout`` seconds (None: as long as it
+        takes); raises what loading raised.
+
+        Raises:
+            IndexUnavailableError: still loading after ``timeout`` seconds.
+        """
+        self.join(timeout)
+        if self.is_alive():
+            raise IndexUnavailableError(
+                "The app is still starting: the index and the model are loading. Try again in a few seconds."
+            )
         if self._error is not None:
             raise self._error
         return self._kb
