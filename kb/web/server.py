@@ -1,5 +1,6 @@
 """The server: the FastAPI app that mounts the public page at "/" and the staff page at
-"/staff/" (behind a login), serves source files at "/files/..." and the plain JSON route
+"/staff/" (behind a login), serves source files at "/files/...", each passage in its
+document at "/view/..." (``kb.web.pages.viewer``) and the plain JSON route
 ``GET /api/search``, with the sign-in guard, sessions that expire, and the upload rule."""
 
 # No `from __future__ import annotations` here: gr.api reads the return annotations of the
@@ -19,7 +20,6 @@ from kb.errors import (
     KBError,
     LoginLockedError,
 )
-from kb.reading.documents import DOCUMENT_TYPES
 from kb.web.api import BoundedCounter, SearchResult, answer_json
 from kb.web.app import ClinicApp
 from kb.web.auth import (
@@ -29,9 +29,11 @@ from kb.web.auth import (
     client_address,
     session_store,
 )
+from kb.web.document_files import served_path
 from kb.web.pages import CSS
 from kb.web.pages.public import build_public
 from kb.web.pages.staff import build_staff
+from kb.web.pages.viewer import add_viewer_routes
 from kb.web.webqueue import wake_on_work
 
 logger = logging.getLogger(__name__)
@@ -78,17 +80,12 @@ def build_app(app: ClinicApp) -> FastAPI:
         finally:
             waiting.leave()
 
+    add_viewer_routes(server, app)  # /view/... and /view-page/...: the passage in its document
+
     @server.get("/files/{source:path}")
     def source_file(source: str) -> FileResponse:
-        try:
-            # resolve() follows symlinks, so one inside documents/ that points out is outside.
-            path = (documents_dir / source).resolve()
-            inside = path.is_relative_to(documents_dir)
-            hidden = not inside or any(p.startswith(".") for p in path.relative_to(documents_dir).parts)
-            found = not hidden and path.is_file() and path.suffix.lower() in DOCUMENT_TYPES
-        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
-            found = False
-        if not found:
+        path = served_path(documents_dir, source)
+        if path is None:
             raise HTTPException(status_code=404, detail="No such document.")
         media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(
             path.suffix.lower(), "text/plain; charset=utf-8"
