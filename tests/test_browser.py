@@ -58,7 +58,7 @@ def test_asking_shows_result_cards_with_source_and_page(page) -> None:
     expect(first.locator(".kb-text .best")).to_be_visible()
     expect(first.locator("mark").first).to_be_visible()
     href = first.locator(".kb-source").get_attribute("href")
-    assert href.startswith("/files/") and "#page=" in href
+    assert href.startswith("/view/aftercare-day-by-day.pdf?passage=") and href.endswith("#passage")
     page.screenshot(path=str(ARTIFACTS / "ask.png"))
 
 

@@ -20,6 +20,18 @@ def test_the_words_the_keyword_search_matched_are_marked_stemmed_and_escaped() -
     assert "<mark>How</mark>" not in html  # a query stopword is not marked
 
 
+def test_a_card_links_to_its_passage_in_the_viewer_escaped() -> None:
+    card = render.card_html(hit(3, 0.5), "sessions", 0.3)
+    assert 'href="/view/faq.md?passage=faq.md%233#passage"' in card
+    odd = Hit(1, 0.5, 'a "b" & <c>.md#2', "Text.", 'a "b" & <c>.md', "T", 2, None, 0, 5, "Text.")
+    card = render.card_html(odd, "text", 0.3)
+    assert (
+        'href="/view/a%20%22b%22%20%26%20%3Cc%3E.md?passage=a%20%22b%22%20%26%20%3Cc%3E.md%232#passage"'
+        in card
+    )
+    assert "<c>" not in card and "/files/" not in card  # the original file is linked from the viewer
+
+
 def test_cards_show_relevance_falling_with_rank_and_labels_read_against_the_threshold() -> None:
     threshold = 0.3
     scores = [0.62, 0.45, 0.31, 0.29, 0.05]

@@ -1,5 +1,6 @@
-"""Staff actions on the documents folder: add or replace a document, remove one, restore
-a removed one, and the state of every file against the index.
+"""The documents folder as the app serves it (``served_path``: the one check every route
+that opens a document by name makes), and the staff's actions on it: add or replace a
+document, remove one, restore a removed one, and the state of every file against the index.
 
 File names are sanitized (no folders, no traversal, no hidden names), types and sizes are
 limited, and writes are atomic, so a failed upload never leaves half a file. Removed
@@ -25,6 +26,25 @@ from kb.index.base import DocumentRecord
 from kb.reading.documents import DOCUMENT_TYPES, file_sha256, scan_documents
 
 REMOVED = ".removed"
+
+
+def served_path(documents_dir: Path, source: str) -> Path | None:
+    """The file ``source`` names, if the app may serve it: inside ``documents_dir`` once
+    links are followed, no hidden part (".removed/", ".env"), a type the ingester reads,
+    a regular file. None otherwise (also for names no file can have)."""
+    documents_dir = Path(documents_dir).resolve()
+    try:
+        # resolve() follows symlinks, so one inside documents/ that points out is outside.
+        path = (documents_dir / source).resolve()
+        if not path.is_relative_to(documents_dir):
+            return None
+        if any(part.startswith(".") for part in path.relative_to(documents_dir).parts):
+            return None
+        if path.suffix.lower() not in DOCUMENT_TYPES or not path.is_file():
+            return None
+    except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
+        return None
+    return path
 
 
 def safe_name(name: str) -> str:

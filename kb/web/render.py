@@ -22,6 +22,12 @@ def file_url(source: str, page: int | None = None) -> str:
     return f"{url}#page={page}" if page else url
 
 
+def view_url(source: str, passage_id: str) -> str:
+    """Where a passage opens in its document, marked (kb/web/pages/viewer.py); the
+    fragment scrolls to it."""
+    return f"/view/{quote(source)}?passage={quote(passage_id, safe='')}#passage"
+
+
 def highlight(text: str, stems: set[str]) -> str:
     """Escaped ``text`` with each word the keyword search matched wrapped in <mark>: the
     same splitting, stopwords and stemmer as the index, so "sessions" marks "session"."""
@@ -84,7 +90,7 @@ def card_html(hit: Hit, query: str, threshold: float, answered: bool = True) -> 
     return (
         f'<article class="kb-card" data-passage="{escape(hit.passage_id)}">'
         f'<div class="kb-card-head"><span class="kb-rank">{hit.rank}</span>'
-        f'<a class="kb-source" href="{escape(file_url(hit.source, hit.page))}" target="_blank" rel="noopener">'
+        f'<a class="kb-source" href="{escape(view_url(hit.source, hit.passage_id))}" target="_blank" rel="noopener">'
         f"{' · '.join(where)}</a>"
         f'<span class="kb-relevance" title="score {hit.score:.2f}">{label}'
         f'<span class="kb-bar"><span style="width:{width}%"></span></span></span></div>'

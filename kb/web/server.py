@@ -1,6 +1,7 @@
 """The server: one FastAPI app with the plain routes (``GET /api/search``, source files at
-"/files/...") and the gradio pages: the public page at "/" and the staff page at "/staff/"
-(behind a login), with the sign-in guard, sessions that expire, and the upload rule.
+"/files/...", each passage in its document at "/view/..." from ``kb.web.pages.viewer``) and
+the gradio pages: the public page at "/" and the staff page at "/staff/" (behind a login),
+with the sign-in guard, sessions that expire, and the upload rule.
 
 The plain routes answer from the first moment: ``build_app`` needs neither gradio nor the
 loaded knowledge base. The pages are mounted once both are there (``mount_pages``, in a
@@ -25,18 +26,16 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from kb.config import Settings
 from kb.errors import IndexUnavailableError, KBError, LoginLockedError
-from kb.reading.documents import DOCUMENT_TYPES
-from kb.search import KnowledgeBase
 from kb.web.api import BoundedCounter, SearchResult, answer_json
 from kb.web.auth import ClientAddressMiddleware, LoginGuard, UploadOnlyUnder, client_address, session_store
+from kb.web.document_files import served_path
+from kb.web.pages.viewer import add_viewer_routes
+from kb.web.startup import LOADING_WAIT, Knowledge
 
 if TYPE_CHECKING:
     from kb.web.app import ClinicApp
 
 logger = logging.getLogger(__name__)
-
-#: How long ``/api/search`` waits for the knowledge base while the app starts, in seconds.
-LOADING_WAIT = 30.0
 
 #: What every page path answers until the pages are mounted.
 STARTING_PAGE = (
@@ -45,11 +44,6 @@ STARTING_PAGE = (
     "<title>Starting — clinic knowledge base</title></head><body><main><h1>The clinic knowledge base "
     "is starting</h1><p>This page reloads itself in a moment.</p></main></body></html>"
 )
-
-#: ``knowledge(timeout)``: the loaded knowledge base, waiting up to ``timeout`` seconds
-#: (None: as long as it takes); raises IndexUnavailableError while it is still loading,
-#: and whatever loading raised if it failed.
-Knowledge = Callable[[float | None], KnowledgeBase]
 
 
 def build_app(
@@ -115,17 +109,12 @@ def build_app(
         finally:
             waiting.leave()
 
+    add_viewer_routes(server, settings, knowledge)  # /view/... and /view-page/...: the passage in its document
+
     @server.get("/files/{source:path}")
     def source_file(source: str) -> FileResponse:
-        try:
-            # resolve() follows symlinks, so one inside documents/ that points out is outside.
-            path = (documents_dir / source).resolve()
-            inside = path.is_relative_to(documents_dir)
-            hidden = not inside or any(p.startswith(".") for p in path.relative_to(documents_dir).parts)
-            found = not hidden and path.is_file() and path.suffix.lower() in DOCUMENT_TYPES
-        except (OSError, ValueError):  # a NUL byte, a name too long, a symlink loop
-            found = False
-        if not found:
+        path = served_path(documents_dir, source)
+        if path is None:
             raise HTTPException(status_code=404, detail="No such document.")
         media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(
             path.suffix.lower(), "text/plain; charset=utf-8"

@@ -15,6 +15,14 @@ from kb.config import Settings
 from kb.errors import IndexDamagedError, IndexFormatError, IndexNotFoundError, IndexUnavailableError
 from kb.search import KnowledgeBase
 
+#: ``knowledge(timeout)``: the loaded knowledge base, waiting up to ``timeout`` seconds
+#: (None: as long as it takes); raises IndexUnavailableError while it is still loading,
+#: and whatever loading raised if it failed (``Startup.result``).
+Knowledge = Callable[[float | None], KnowledgeBase]
+
+#: How long a request waits for the knowledge base while the app starts, in seconds.
+LOADING_WAIT = 30.0
+
 
 def load_knowledge_base(settings: Settings, say: Callable[[str], None] = print) -> KnowledgeBase:
     """Load the index, building it first (with progress on the console) if there is none,

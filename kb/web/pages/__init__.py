@@ -1,6 +1,7 @@
 """The pages, one module each: the public page at "/" (``public``) with its ask tab
-(``ask``) and documents tab (``documents``), and the staff page at "/staff/" (``staff``).
-Their look is in ``style.css``."""
+(``ask``) and documents tab (``documents``), the staff page at "/staff/" (``staff``), and
+the passage in its document at "/view/..." (``viewer``: plain FastAPI routes, no gradio).
+Their look is in ``style.css`` (the viewer's in ``viewer.css``)."""
 
 from pathlib import Path
 
