@@ -32,6 +32,7 @@ from kb.web.auth import (
 from kb.web.pages import CSS
 from kb.web.pages.public import build_public
 from kb.web.pages.staff import build_staff
+from kb.web.pages.theme import build_theme
 from kb.web.webqueue import wake_on_work
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def build_app(app: ClinicApp) -> FastAPI:
         footer_links=["api"] if users else [],
         enable_monitoring=False,
         max_file_size=app.settings.max_document_bytes,
+        theme=build_theme(),
     )
     gr.mount_gradio_app(
         server,
@@ -154,6 +156,7 @@ def build_app(app: ClinicApp) -> FastAPI:
         footer_links=["api"],
         enable_monitoring=False,
         max_file_size="1mb",
+        theme=build_theme(),
         css=CSS,
     )
     _expire_staff_sessions(server, settings.staff_session_minutes)
