@@ -160,6 +160,8 @@ LAYOUT = """() => ({
   scrollWidth: document.documentElement.scrollWidth,
   innerWidth: window.innerWidth,
   question: document.querySelector('#question').getBoundingClientRect().width,
+  // Gradio clips what overflows, so a card too wide is cut off rather than scrolled.
+  cardsOverflowing: [...document.querySelectorAll('.kb-card')].filter(c => c.scrollWidth > c.clientWidth + 1).length,
 })"""
 
 
@@ -167,6 +169,7 @@ def assert_fits_the_phone(page, where: str) -> None:
     layout = page.evaluate(LAYOUT)
     assert layout["scrollWidth"] <= layout["innerWidth"], f"{where}: the page scrolls sideways: {layout}"
     assert layout["question"] >= 0.9 * layout["innerWidth"], f"{where}: the question box is narrow: {layout}"
+    assert layout["cardsOverflowing"] == 0, f"{where}: cards cut off at the right: {layout}"
 
 
 def test_on_a_phone_the_question_box_is_full_width_and_nothing_scrolls_sideways(open_page) -> None:
