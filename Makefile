@@ -25,9 +25,18 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.app-installed
 
 setup: $(VENV)/.app-installed
 
+# axe-core for the accessibility tests, from npm at the version tests/package-lock.json pins;
+# reinstalled only when the lock file changes.
+AXE := tests/node_modules/axe-core/axe.min.js
+$(AXE): tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund --loglevel=error
+	touch $@
+
 setup-test: $(VENV)/.test-installed
-	@command -v chromium >/dev/null 2>&1 && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+	@command -v chromium >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+		&& test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
 		|| sh scripts/install-test-packages.sh
+	@$(MAKE) --no-print-directory $(AXE)
 
 ## Set up, build the index if it is missing, start the app on http://127.0.0.1:7860
 run: setup
@@ -37,7 +46,7 @@ run: setup
 ingest: setup
 	$(PY) ingest.py
 
-## Set up (Python packages and Debian's chromium) and run the whole test suite
+## Set up (Python packages, Debian's chromium, axe-core from npm) and run the whole test suite
 test: setup-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
@@ -66,4 +75,4 @@ postgres: setup
 	$(PY) -m kb.index.postgres.local start --data .cache/postgres
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/artifacts .cache
+	rm -rf $(VENV) .pytest_cache tests/artifacts tests/node_modules .cache

@@ -13,6 +13,8 @@ from kb.web.document_files import STATE_LABELS, FileStatus
 
 #: How far above the threshold a score counts as a strong match.
 STRONG_MARGIN = 0.1
+#: Said to screen readers after a link that opens a new tab.
+NEW_TAB = '<span class="kb-sr"> (opens in a new tab)</span>'
 _KIND_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
 
 
@@ -89,11 +91,12 @@ def card_html(hit: Hit, query: str, threshold: float, answered: bool = True) -> 
         where.append(escape(hit.section))
     return (
         f'<article class="kb-card" data-passage="{escape(hit.passage_id)}">'
-        f'<div class="kb-card-head"><span class="kb-rank">{hit.rank}</span>'
+        f'<div class="kb-card-head"><span class="kb-rank"><span class="kb-sr">Result </span>{hit.rank}</span>'
         f'<a class="kb-source" href="{escape(view_url(hit.source, hit.passage_id))}" target="_blank" rel="noopener">'
-        f"{' · '.join(where)}</a>"
+        f"{' · '.join(where)}{NEW_TAB}</a>"
+        # The bar draws the label's words; screen readers read the label alone.
         f'<span class="kb-relevance" title="score {hit.score:.2f}">{label}'
-        f'<span class="kb-bar"><span style="width:{width}%"></span></span></span></div>'
+        f'<span class="kb-bar" aria-hidden="true"><span style="width:{width}%"></span></span></span></div>'
         f'<div class="kb-text">{passage_html(hit, query)}</div>'
         f'<div class="kb-file">{escape(hit.source)}</div></article>'
     )
@@ -129,7 +132,7 @@ def notice_html(answer: Answer) -> str:
 def documents_html(records: list[DocumentRecord], built_at: str | None, generation: str | None) -> str:
     rows = "".join(
         "<tr>"
-        f'<td><a href="{escape(file_url(r.source))}" target="_blank" rel="noopener">{escape(r.title)}</a>'
+        f'<td><a href="{escape(file_url(r.source))}" target="_blank" rel="noopener">{escape(r.title)}{NEW_TAB}</a>'
         f'<div class="kb-file">{escape(r.source)}</div>'
         + (f'<div class="kb-notice">{escape(r.notice)}</div>' if r.notice else "")
         + "</td>"
@@ -144,8 +147,11 @@ def documents_html(records: list[DocumentRecord], built_at: str | None, generati
     return (
         f'<p class="kb-built">{len(records)} documents, {sum(r.passages for r in records)} passages. '
         f"Index built {built} (generation {escape(generation or '—')}).</p>"
-        '<table class="kb-documents"><thead><tr><th>Document</th><th>Type</th><th>Pages</th>'
-        f"<th>Passages</th><th>Ingested</th></tr></thead><tbody>{rows}</tbody></table>"
+        # The box scrolls on a narrow screen; tabindex lets keyboard users scroll it too.
+        '<div class="kb-table-wrap" role="region" aria-label="Documents in the index" tabindex="0">'
+        '<table class="kb-documents"><thead><tr><th scope="col">Document</th><th scope="col">Type</th>'
+        '<th scope="col">Pages</th><th scope="col">Passages</th><th scope="col">Ingested</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
     )
 
 

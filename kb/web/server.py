@@ -193,6 +193,7 @@ def mount_pages(server: FastAPI, app: ClinicApp) -> None:
     from kb.web.pages import CSS
     from kb.web.pages.public import build_public
     from kb.web.pages.staff import build_staff
+    from kb.web.pages.theme import build_theme
     from kb.web.webqueue import wake_on_work
 
     server.state.clinic = app
@@ -237,6 +238,7 @@ def mount_pages(server: FastAPI, app: ClinicApp) -> None:
         enable_monitoring=False,
         max_file_size=app.settings.max_document_bytes,
         css=CSS,
+        theme=build_theme(),
     )
     gr.mount_gradio_app(
         server,
@@ -246,6 +248,7 @@ def mount_pages(server: FastAPI, app: ClinicApp) -> None:
         footer_links=["api"],
         enable_monitoring=False,
         max_file_size="1mb",
+        theme=build_theme(),
         css=CSS,
     )
     server.state.gradio_apps = [_mounted(server, "/staff"), _mounted(server, "")]

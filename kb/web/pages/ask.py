@@ -13,7 +13,7 @@ from kb.web.app import ClinicApp
 
 def ask_tab(app: ClinicApp) -> None:
     """The tab's components and events, inside the public page's Blocks."""
-    with gr.Row():
+    with gr.Row(elem_id="ask-row"):  # stacked on phones (style.css)
         question = gr.Textbox(
             label="Your question",
             placeholder="e.g. How long is the redness after a CO2 laser?",
