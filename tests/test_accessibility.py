@@ -32,8 +32,9 @@ def open_page(browser, running):  # noqa: F811
     """A function opening the public page (or ``path``) in a new tab of ``viewport``."""
     tabs = []
 
-    def open_(viewport: dict = DESKTOP, path: str = "") -> object:
-        context = browser.new_context(viewport=viewport)
+    def open_(viewport: dict = DESKTOP, path: str = "", bypass_csp: bool = False) -> object:
+        # bypass_csp: the viewer's Content-Security-Policy would refuse axe's injected script.
+        context = browser.new_context(viewport=viewport, bypass_csp=bypass_csp)
         tab = context.new_page()
         tabs.append(context)
         tab.goto(running.url + path)
@@ -80,11 +81,30 @@ def test_the_staff_page_after_login_has_no_serious_axe_violations(open_page) -> 
     page.get_by_label("password").fill(STAFF[1])
     page.get_by_role("button", name="Login").click()
     page.get_by_label("username").wait_for(state="detached", timeout=20_000)
-    page.locator("gradio-app .main").first.wait_for(timeout=20_000)
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(1000)  # the page's load events fill its tables
+    page.locator(".kb-staff-table").wait_for(timeout=20_000)  # the page's load event fills it
+    page.wait_for_timeout(500)
     assert "Clinic staff only." not in page.content()  # signed in: no login form
     check_page(page, "staff (signed in)")
+    page.get_by_role("button", name="Remove faq.md").click()  # the confirmation, shown
+    page.locator("#confirm-remove").wait_for(timeout=20_000)
+    check_page(page, "staff (confirming a removal)")
+
+
+def test_the_document_viewer_has_no_serious_axe_violations(open_page) -> None:
+    """A PDF passage and a Markdown one, opened from their cards."""
+    page = open_page(bypass_csp=True)
+    base = page.url.split("?")[0].rstrip("/")
+    for question, kind in (
+        ("How do I mix the vinegar soak for my face?", "PDF"),
+        ("Do you treat teenagers?", "Markdown"),
+    ):
+        page.goto(base + "/")
+        page.locator("#question textarea").wait_for(timeout=30_000)
+        ask(page, question)
+        wait_for_cards(page)
+        page.goto(base + page.locator(".kb-card a.kb-source").first.get_attribute("href"))
+        page.locator("#passage").first.wait_for(timeout=20_000)
+        check_page(page, f"viewer ({kind})")
 
 
 # --- keyboard only --------------------------------------------------------------------------

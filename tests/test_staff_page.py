@@ -59,7 +59,7 @@ def said(text: str) -> re.Pattern:
 
 
 def upload(page, path: Path) -> None:
-    page.locator("#upload-files input[type=file]").set_input_files(str(path))
+    page.locator("input[type=file][data-testid$=upload-button]").set_input_files(str(path))
 
 
 def test_the_table_lists_every_file_with_its_state(staff, staff_app: RunningApp) -> None:

@@ -76,11 +76,18 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
 
 def _documents_tab(app: ClinicApp, page: gr.Blocks) -> None:
     kinds = sorted(DOCUMENT_TYPES)
-    files = gr.File(
-        label=f"Add or replace documents ({', '.join(kinds)}): each is searchable as soon as it is indexed",
+    gr.Markdown(
+        f"Add or replace documents ({', '.join(kinds)}): each is searchable as soon as it is indexed. "
+        "A document of the same name is replaced."
+    )
+    # A button, not gr.File's drop zone: gradio 6.31 labels that zone with words other than
+    # the ones it shows (axe-core's label-content-name-mismatch, tests/test_accessibility.py).
+    files = gr.UploadButton(
+        "Add documents…",
         file_count="multiple",
         file_types=kinds,
         type="filepath",
+        variant="primary",
         elem_id="upload-files",
     )
     status = gr.Textbox(label="Progress", lines=3, interactive=False, elem_id="status")
