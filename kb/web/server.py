@@ -1,10 +1,17 @@
 """The server: the FastAPI app that mounts the public page at "/" and the staff page at
 "/staff/" (behind a login), serves source files at "/files/..." and the plain JSON route
-``GET /api/search``, with the sign-in guard, sessions that expire, and the upload rule."""
+``GET /api/search``, with the sign-in guard, sessions that expire, and the upload rule.
+
+The public page's API (``/search``, ``/documents``) is also served as Model Context Protocol
+tools for AI assistants, at ``/gradio_api/mcp/`` (streamable HTTP) and
+``/gradio_api/mcp/sse`` (SSE). Gradio makes a tool of each public endpoint of the page it is
+turned on for, described by the function's docstring; it is never turned on for the staff
+page, so no staff action is a tool."""
 
 # No `from __future__ import annotations` here: gr.api reads the return annotations of the
 # API functions at run time to document them, and strings would document them as "Any".
 
+import json
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -145,6 +152,7 @@ def build_app(app: ClinicApp) -> FastAPI:
         footer_links=["api"] if users else [],
         enable_monitoring=False,
         max_file_size=app.settings.max_document_bytes,
+        mcp_server=False,  # never the staff actions, whatever GRADIO_MCP_SERVER says
     )
     gr.mount_gradio_app(
         server,
@@ -155,11 +163,32 @@ def build_app(app: ClinicApp) -> FastAPI:
         enable_monitoring=False,
         max_file_size="1mb",
         css=CSS,
+        # /search and /documents as MCP tools for AI assistants, at /gradio_api/mcp/ (streamable
+        # HTTP) and /gradio_api/mcp/sse; gradio lists the page's public endpoints only.
+        mcp_server=True,
     )
+    _mcp_results_as_json(public)
     _expire_staff_sessions(server, settings.staff_session_minutes)
     server.add_middleware(UploadOnlyUnder, prefix="/staff/")
     server.add_middleware(ClientAddressMiddleware)
     return server
+
+
+def _mcp_results_as_json(page: gr.Blocks) -> None:
+    """Gradio hands an MCP client a tool's dict or list as Python's repr (``'answered':
+    True``, ``'page': None``); the tools' descriptions promise JSON, which programs parse."""
+    server = page.mcp_server_obj
+    if server is None:  # gradio keeps why in page.mcp_error; the page still works
+        logger.warning("The MCP server is off: %s", getattr(page, "mcp_error", "unknown reason"))
+        return
+    postprocess = server.postprocess_output_data
+
+    def as_json(data: list, root_url: str) -> list:
+        return postprocess(
+            [json.dumps(d, ensure_ascii=False) if isinstance(d, dict | list) else d for d in data], root_url
+        )
+
+    server.postprocess_output_data = as_json
 
 
 def _expire_staff_sessions(server: FastAPI, session_minutes: float) -> None:
