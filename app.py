@@ -56,15 +56,13 @@ from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.errors import KBError  # noqa: E402
 from kb.ingest.progress import log_warnings_only  # noqa: E402
 from kb.web.app import ClinicApp  # noqa: E402
-from kb.web.server import build_app  # noqa: E402
+from kb.web.server import build_app, serve  # noqa: E402
 from kb.web.startup import Startup  # noqa: E402
 
 # --- start-up ------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     args = parse_args(argv)
     log_warnings_only("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -95,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(loaded alongside the imports: {alongside}; the model runs on {kb.embedder.backend}).",
         flush=True,
     )
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    serve(server, settings.host, settings.port)
     return 0
 
 

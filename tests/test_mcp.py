@@ -120,7 +120,7 @@ def test_documents_lists_what_is_indexed(app: RunningApp) -> None:
     assert pdf["type"] == "pdf" and pdf["url"] == "/files/treatment-options.pdf"
 
 
-def test_gradio_mcp_server_env_leaves_staff_out(
+def test_gradio_mcp_server_env_leaves_staff_out_and_a_stop_is_prompt(
     shipped_index: Settings, tmp_path: Path
 ) -> None:
     # GRADIO_MCP_SERVER=True turns MCP on for every mount that does not say otherwise.
@@ -128,5 +128,8 @@ def test_gradio_mcp_server_env_leaves_staff_out(
     try:
         assert httpx.get(running.url + "staff/gradio_api/mcp/schema").status_code == 404
         assert not call(running, "search", {"question": "redness"}).isError
+        # The tool call left gradio's client (and its heartbeat stream) inside the app.
+        running.process.terminate()
+        running.process.wait(timeout=10)
     finally:
         running.stop()

@@ -174,6 +174,27 @@ def build_app(app: ClinicApp) -> FastAPI:
     return server
 
 
+def serve(server: FastAPI, host: str, port: int) -> None:
+    """Run ``server`` with uvicorn until stopped (Ctrl-C, SIGTERM).
+
+    Gradio's heartbeat streams stay open as long as their client lives, and the MCP tools
+    call the page through a gradio client inside this process; uvicorn would wait for them
+    forever on a stop. They are ended first, and what still runs 10 s later is cut.
+    """
+    import uvicorn
+    from starlette.routing import Mount
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None) -> None:
+            for route in server.routes:  # each mounted gradio app
+                if isinstance(route, Mount) and hasattr(route.app, "stop_event"):
+                    route.app.stop_event.set()  # ends its heartbeat streams
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(server, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    Server(config).run()
+
+
 def _mcp_results_as_json(page: gr.Blocks) -> None:
     """Gradio hands an MCP client a tool's dict or list as Python's repr (``'answered':
     True``, ``'page': None``); the tools' descriptions promise JSON, which programs parse."""
