@@ -55,15 +55,13 @@ _STARTUP = _start_loading(sys.argv[1:]) if __name__ == "__main__" else None
 from kb.config import Settings, staff_credentials  # noqa: E402
 from kb.errors import KBError  # noqa: E402
 from kb.ingest.progress import log_warnings_only  # noqa: E402
-from kb.web.server import build_app  # noqa: E402
+from kb.web.server import build_app, serve  # noqa: E402
 from kb.web.startup import Startup  # noqa: E402
 
 # --- start-up ------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     args = parse_args(argv)
     log_warnings_only("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -75,12 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     startup = _STARTUP if _STARTUP is not None and _STARTUP.settings == settings else Startup(settings)
-    failures: list[BaseException] = []
-    uv = uvicorn.Server(uvicorn.Config(None, host=settings.host, port=settings.port, log_level="warning"))
-
-    def failed(exc: BaseException) -> None:  # the index or model could not be loaded: stop
-        failures.append(exc)
-        uv.should_exit = True
 
     def ready(clinic, laps: dict[str, float]) -> None:
         kb = clinic.kb
@@ -98,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    uv.config.app = build_app(settings, users, startup.result, on_ready=ready, on_failure=failed)
-    uv.run()
+    failures: list[BaseException] = []  # the index or model could not be loaded
+    serve(build_app(settings, users, startup.result, on_ready=ready), settings.host, settings.port, failures)
     if failures:
         if isinstance(failures[0], KBError | ValueError):
             print(f"error: {failures[0]}", file=sys.stderr)

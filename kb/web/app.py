@@ -54,24 +54,47 @@ class ClinicApp:
             raise gr.Error(str(exc), print_exception=False) from exc
 
     def search(self, question: str, k: int = 5) -> SearchResult:
-        """Search the clinic's documents.
+        """Search the laser skin clinic's own documents (preparation, the treatment day,
+        aftercare, risks, prices, bookings) for the passages that answer a patient's question.
 
-        Returns {question, searched_for, answered, reason, urgent, message, took_ms, passages:
-        [{rank, text, highlight, score, source, title, page, section, passage_id}]}.
-        Passages are best first and their scores fall with rank; `answered` is false when
-        the documents do not cover the question, and `reason` says why: "covered",
-        "not_covered", or "small_talk" (a greeting, thanks, an emoji: a friendly reply in
-        `message`, no passages);
-        `searched_for` lists words added from the glossary or spelling fixes; `urgent` is true when the question
-        describes warning signs after a treatment. k: 1-50 (default 5); the question: at most
-        1,000 characters.
+        The result is information from the clinic's documents, not medical advice: answer from
+        the passages and name their source, and send questions about someone's own skin to
+        their clinician. When `urgent` is true, the question describes warning signs after a
+        treatment: tell the user first to contact the clinic now, with the phone line given in
+        `message`. When `answered` is false, say that the clinic's documents do not cover the
+        question instead of answering from the passages.
+
+        Args:
+            question: The question in the user's words, at most 1,000 characters; an empty or longer one is refused with an error that says what to change.
+            k: How many passages to return, a whole number from 1 to 50 (default 5).
+
+        Returns:
+            a JSON object: question (as asked)
+            searched_for (words added to the search: glossary terms and spelling fixes)
+            answered (true when the passages answer the question; false when the documents do not cover it or it is small talk)
+            reason (why: "covered"; "not_covered", the nearest passages still listed for reference only; or "small_talk", a greeting or thanks, with a friendly reply in message and no passages)
+            urgent (true when the question describes warning signs after a treatment; message then starts with the clinic's urgent phone line)
+            message (one to three sentences to pass on to the user)
+            took_ms (milliseconds the search took)
+            passages (best first, each with rank, text, highlight: the sentence that answers best, score: 0 to 1 falling with rank, source: the document's path in documents/, title, page: for PDFs, section, passage_id)
         """
         return answer_json(self.ask(question, k))
 
     def documents(self) -> list[Document]:
-        """The documents in the index: source (path in documents/), title, type, pages,
-        passages, ingested_at (UTC), url (where the app serves the file) and notice (what
-        the document says about itself, e.g. that it is a sample; not searched)."""
+        """List the documents the clinic's answers come from: every document in the search
+        index. Use it to say which documents exist or to cite one; the search tool finds the
+        passages inside them.
+
+        Returns:
+            a JSON list with one object per document: source (the document's path in documents/, as in the search passages)
+            title
+            type (pdf, docx, html, markdown or text)
+            pages (for PDFs; null otherwise)
+            passages (how many passages it was split into)
+            ingested_at (when it was indexed, ISO 8601, UTC)
+            url (where this app serves the file, a path such as /files/faq.md under the app's address)
+            notice (what the document says about itself, e.g. that it is a sample of a fictional clinic; not searched; null when none)
+        """
         return [
             {
                 "source": r.source,

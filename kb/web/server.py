@@ -3,6 +3,12 @@
 the gradio pages: the public page at "/" and the staff page at "/staff/" (behind a login),
 with the sign-in guard, sessions that expire, and the upload rule.
 
+The public page's API (``/search``, ``/documents``) is also served as Model Context Protocol
+tools for AI assistants, at ``/gradio_api/mcp/`` (streamable HTTP) and
+``/gradio_api/mcp/sse`` (SSE). Gradio makes a tool of each public endpoint of the page it is
+turned on for, described by the function's docstring; it is never turned on for the staff
+page, so no staff action is a tool.
+
 The plain routes answer from the first moment: ``build_app`` needs neither gradio nor the
 loaded knowledge base. The pages are mounted once both are there (``mount_pages``, in a
 thread, while the server already serves): until then every other path answers 503 "the app
@@ -13,6 +19,7 @@ answered about when the index and model are loaded, not after gradio's import as
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -51,7 +58,6 @@ def build_app(
     users: dict[str, str],
     knowledge: Knowledge,
     on_ready: Callable[[ClinicApp, dict[str, float]], None] | None = None,
-    on_failure: Callable[[BaseException], None] | None = None,
 ) -> FastAPI:
     """The server, serving the plain routes at once and the pages once mounted.
 
@@ -60,8 +66,9 @@ def build_app(
         users: staff user -> password hash (empty: the staff page is off).
         knowledge: the knowledge base as it loads (see ``Knowledge``).
         on_ready: told when the pages are mounted, with the seconds each step took.
-        on_failure: told when the pages cannot be mounted (the knowledge base failed to
-            load); by default the error is logged.
+
+    When the pages cannot be mounted (the knowledge base failed to load), the error goes to
+    ``server.state.on_failure`` (``serve`` sets it to stop the server), or to the log.
     """
     documents_dir = Path(settings.documents_dir).resolve()
 
@@ -69,7 +76,7 @@ def build_app(
     async def lifespan(server: FastAPI):
         async with AsyncExitStack() as stack:
             pages = asyncio.create_task(_start_pages(server, settings, users, knowledge, stack, on_ready))
-            pages.add_done_callback(lambda task: _failed(task, on_failure))
+            pages.add_done_callback(lambda task: _failed(task, getattr(server.state, "on_failure", None)))
             try:
                 yield
             finally:
@@ -239,6 +246,7 @@ def mount_pages(server: FastAPI, app: ClinicApp) -> None:
         max_file_size=app.settings.max_document_bytes,
         css=CSS,
         theme=build_theme(),
+        mcp_server=False,  # never the staff actions, whatever GRADIO_MCP_SERVER says
     )
     gr.mount_gradio_app(
         server,
@@ -250,10 +258,59 @@ def mount_pages(server: FastAPI, app: ClinicApp) -> None:
         max_file_size="1mb",
         theme=build_theme(),
         css=CSS,
+        # /search and /documents as MCP tools for AI assistants, at /gradio_api/mcp/ (streamable
+        # HTTP) and /gradio_api/mcp/sse; gradio lists the page's public endpoints only.
+        mcp_server=True,
     )
+    _mcp_results_as_json(public)
     server.state.gradio_apps = [_mounted(server, "/staff"), _mounted(server, "")]
     # Gradio keeps login tokens until restart; the staff page's expire instead.
     _mounted(server, "/staff").tokens = session_store(settings.staff_session_minutes)
+
+
+def _mcp_results_as_json(page) -> None:
+    """Gradio hands an MCP client a tool's dict or list as Python's repr (``'answered':
+    True``, ``'page': None``); the tools' descriptions promise JSON, which programs parse."""
+    server = page.mcp_server_obj
+    if server is None:  # gradio keeps why in page.mcp_error; the page still works
+        logger.warning("The MCP server is off: %s", getattr(page, "mcp_error", "unknown reason"))
+        return
+    postprocess = server.postprocess_output_data
+
+    def as_json(data: list, root_url: str) -> list:
+        return postprocess(
+            [json.dumps(d, ensure_ascii=False) if isinstance(d, dict | list) else d for d in data], root_url
+        )
+
+    server.postprocess_output_data = as_json
+
+
+def serve(server: FastAPI, host: str, port: int, on_failure: list[BaseException] | None = None) -> None:
+    """Run ``server`` with uvicorn until stopped (Ctrl-C, SIGTERM), or until its pages fail
+    to start (the error is appended to ``on_failure``).
+
+    Gradio's heartbeat streams stay open as long as their client lives, and the MCP tools
+    call the page through a gradio client inside this process; uvicorn would wait for them
+    forever on a stop. They are ended first, and what still runs 10 s later is cut.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None) -> None:
+            for mounted in getattr(server.state, "gradio_apps", []):
+                mounted.stop_event.set()  # ends its heartbeat streams
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(server, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    running = Server(config)
+
+    def failed(exc: BaseException) -> None:  # the index or model could not be loaded: stop
+        if on_failure is not None:
+            on_failure.append(exc)
+        running.should_exit = True
+
+    server.state.on_failure = failed
+    running.run()
 
 
 def _mounted(server: FastAPI, path: str):
