@@ -166,7 +166,10 @@ def test_a_question_asked_and_its_sources_opened_with_the_keyboard_only(open_pag
     document = opened.value
     document.wait_for_load_state()
     assert document.url == running_url(page) + href.lstrip("/")
-    assert "/files/" in document.url and "#page=" in document.url
+    assert "/view/" in document.url and document.url.endswith("#passage")
+    from playwright.sync_api import expect
+
+    expect(document.locator("#passage").first).to_be_in_viewport()  # opened at the passage
     page.screenshot(path=str(ARTIFACTS / "keyboard-focus.png"))
 
 

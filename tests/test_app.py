@@ -258,6 +258,44 @@ def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder
     in_flight.count = 0
 
 
+def test_the_plain_route_answers_before_the_pages_are_mounted(built: Settings, embedder) -> None:
+    """Start-up: /api/search answers as soon as the knowledge base is there, while the pages
+    (gradio) are still on their way; until they are mounted a page says the app is starting."""
+    from fastapi.testclient import TestClient
+
+    from kb.errors import IndexUnavailableError
+    from kb.search import KnowledgeBase
+    from kb.web.server import build_app
+
+    kb = KnowledgeBase(built, embedder)
+    pages_may_load = threading.Event()
+    loaded = threading.Event()
+
+    def knowledge(timeout: float | None) -> KnowledgeBase:
+        if timeout is None:  # the pages' thread waits for the whole load
+            pages_may_load.wait(60)
+        elif not loaded.is_set():
+            raise IndexUnavailableError("The app is still starting.")
+        return kb
+
+    with TestClient(build_app(built, {}, knowledge)) as http:
+        still_loading = http.get("/api/search", params={"q": "Saturday opening hours"})
+        assert still_loading.status_code == 503 and still_loading.headers["Retry-After"]
+        loaded.set()
+        answer = http.get("/api/search", params={"q": "Saturday opening hours", "k": 1})
+        assert answer.status_code == 200 and answer.json()["passages"][0]["source"] == "hours.txt"
+        starting = http.get("/")
+        assert starting.status_code == 503 and "is starting" in starting.text
+        assert http.get("/staff/").status_code == 503
+        pages_may_load.set()
+        deadline = time.monotonic() + 120
+        while http.get("/").status_code != 200:
+            assert time.monotonic() < deadline, "the pages were never mounted"
+            time.sleep(0.2)
+        assert "Ask the clinic" in http.get("/config").text
+        assert http.get("/api/search", params={"q": "Saturday opening hours"}).status_code == 200
+
+
 def test_off_topic_question_is_not_answered(client: Client) -> None:
     result = client.predict("What is the capital of Australia?", api_name="/search")
     assert result["answered"] is False and result["urgent"] is False

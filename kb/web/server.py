@@ -74,16 +74,18 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(server: FastAPI):
-        async with AsyncExitStack() as stack:
-            pages = asyncio.create_task(_start_pages(server, settings, users, knowledge, stack, on_ready))
-            pages.add_done_callback(lambda task: _failed(task, getattr(server.state, "on_failure", None)))
-            try:
-                yield
-            finally:
-                pages.cancel()
-                clinic = getattr(server.state, "clinic", None)
-                if clinic is not None:
-                    clinic.stop()
+        stopping = asyncio.Event()
+        pages = asyncio.create_task(_run_pages(server, users, knowledge, stopping, on_ready))
+        pages.add_done_callback(lambda task: _failed(task, getattr(server.state, "on_failure", None)))
+        try:
+            yield
+        finally:
+            stopping.set()
+            if getattr(server.state, "clinic", None) is None:
+                pages.cancel()  # still mounting: nothing of gradio's has started
+            else:
+                await pages  # gradio's lifespans end in the task that entered them
+                server.state.clinic.stop()
 
     server = FastAPI(lifespan=lifespan)
 
@@ -148,26 +150,27 @@ def build_app(
     return server
 
 
-async def _start_pages(
+async def _run_pages(
     server: FastAPI,
-    settings: Settings,
     users: dict[str, str],
     knowledge: Knowledge,
-    stack: AsyncExitStack,
+    stopping: asyncio.Event,
     on_ready: Callable[[ClinicApp, dict[str, float]], None] | None,
 ) -> None:
     """Mount the pages (in a thread: importing gradio and building pages take seconds),
-    then start them as gradio's own mount would at start-up, and stop answering 503."""
+    start them as gradio's own mount would at start-up, stop answering 503, and serve them
+    until the server stops."""
     clinic, laps = await asyncio.to_thread(_mount_when_loaded, server, users, knowledge)
-    for mounted in server.state.gradio_apps:
-        await stack.enter_async_context(mounted.router.lifespan_context(mounted))
-        mounted.get_blocks().run_startup_events()
-        await mounted.get_blocks().run_extra_startup_events()
-    server.router.routes.remove(server.state.starting_route)
-    watcher = threading.Thread(target=clinic.watch_index, name="index-watcher", daemon=True)
-    watcher.start()
-    if on_ready is not None:
-        on_ready(clinic, laps)
+    async with AsyncExitStack() as stack:
+        for mounted in server.state.gradio_apps:
+            await stack.enter_async_context(mounted.router.lifespan_context(mounted))
+            mounted.get_blocks().run_startup_events()
+            await mounted.get_blocks().run_extra_startup_events()
+        server.router.routes.remove(server.state.starting_route)
+        threading.Thread(target=clinic.watch_index, name="index-watcher", daemon=True).start()
+        if on_ready is not None:
+            on_ready(clinic, laps)
+        await stopping.wait()
 
 
 def _mount_when_loaded(server: FastAPI, users: dict[str, str], knowledge: Knowledge) -> tuple[ClinicApp, dict]:
@@ -178,7 +181,7 @@ def _mount_when_loaded(server: FastAPI, users: dict[str, str], knowledge: Knowle
     kb = knowledge(None)
     loaded = time.perf_counter()
     clinic = ClinicApp(kb, kb.backend.feedback(), users)
-    mount_pages(server, clinic)
+    mount_pages(server, clinic)  # sets server.state.clinic
     laps = {"gradio import": imported - began, "waiting for the index and model": loaded - imported}
     laps["pages"] = time.perf_counter() - loaded
     return clinic, laps
