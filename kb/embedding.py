@@ -60,6 +60,10 @@ class EncodeStats:
     queries: int = 0
 
 
+#: How many sets of kept vectors (``Embedder.encode_kept``) stay in the model cache folder.
+KEPT_VECTOR_SETS = 4
+
+
 class Embedder:
     """A sentence-transformers model that turns passages and queries into unit vectors.
 
@@ -156,6 +160,35 @@ class Embedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces in each text by the model's own tokenizer, without special tokens."""
         return self._model.count_tokens(list(texts)) if texts else []
+
+    def encode_kept(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode_passages(texts)`` for texts every start asks again (the golden questions,
+        used as examples of covered and not-covered questions): kept in the model cache
+        folder under a name from the model, what runs it and the texts, so only the first
+        start embeds them (about 2 s of start-up on two cores). A cache that cannot be read
+        or written is embedded around, never an error."""
+        location = Path(self._location)
+        model = _model_key(location) if location.is_dir() else self.model_id  # a model changed in place too
+        digest = hashlib.sha256("\0".join([model, self.backend, *texts]).encode("utf-8")).hexdigest()
+        path = self._cache_dir / "vectors" / f"{digest[:32]}.npy"
+        try:
+            kept = np.load(path, allow_pickle=False)
+            if kept.shape == (len(texts), self.dimension):
+                return kept
+        except (OSError, ValueError):
+            pass  # not kept yet, or torn
+        vectors = self.encode_passages(texts)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            with open(partial, "wb") as out:
+                np.save(out, vectors, allow_pickle=False)
+            os.replace(partial, path)
+            for old in sorted(path.parent.glob("*.npy"), key=lambda f: f.stat().st_mtime)[:-KEPT_VECTOR_SETS]:
+                old.unlink(missing_ok=True)  # sets of texts no longer asked
+        except OSError as exc:
+            log.warning("The example questions' vectors could not be kept in %s: %s", path.parent, exc)
+        return vectors
 
     def encode_passages(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None

@@ -125,3 +125,25 @@ def test_an_error_in_a_shared_call_reaches_every_query_in_it(embedder: Embedder,
         embedder.encode_query("How long is the redness?")
     monkeypatch.undo()
     assert embedder.encode_query("How long is the redness?").shape == (384,)  # not stuck busy
+
+
+def test_kept_vectors_are_embedded_once_and_a_torn_or_unwritable_cache_is_embedded_around(
+    embedder: Embedder, tmp_path: Path, monkeypatch
+) -> None:
+    texts = ["Does it hurt?", "How much is Botox?", "Can I wear makeup after the laser?"]
+    kept = Embedder(embedder.model_id, cache_dir=tmp_path / "models")
+    kept._loaded = embedder._model  # the loaded model, not a second load
+    first = kept.encode_kept(texts)
+    assert np.allclose(first, embedder.encode_passages(texts), atol=1e-6)
+    [stored] = (tmp_path / "models" / "vectors").glob("*.npy")
+    calls = []
+    monkeypatch.setattr(kept, "encode_passages", lambda t: calls.append(t) or embedder.encode_passages(t))
+    assert np.array_equal(kept.encode_kept(texts), first) and calls == []  # read, not embedded
+    assert kept.encode_kept(texts[:2]).shape == (2, 384) and len(calls) == 1  # other texts, other file
+    stored.write_bytes(stored.read_bytes()[:100])  # torn by a crash
+    assert np.allclose(kept.encode_kept(texts), first, atol=1e-6) and len(calls) == 2
+    import shutil
+
+    shutil.rmtree(tmp_path / "models" / "vectors")
+    (tmp_path / "models" / "vectors").write_text("a file where the folder should be")  # cannot be kept
+    assert kept.encode_kept(["Where do I park?"]).shape == (1, 384)

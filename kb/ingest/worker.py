@@ -5,12 +5,12 @@ child loads its own model, runs :func:`kb.ingest.ingest` and tells the parent ho
 going, one JSON object per line on its stdout::
 
     {"progress": ["embed", 120, 480]}
-    {"report": {...IngestReport fields...}}        # when it finished, then
-    {"golden": "  golden questions: ..."}          # the golden questions' figures on the new index
+    {"report": {...IngestReport fields...}}        # when it finished (then it asks the golden questions)
     {"error": "...", "locked": false}              # ... or when it could not
 
 The golden questions are asked here, not in the app, because their history is written with
-the ingest's role (on Postgres the app's role may only read).
+the ingest's role (on Postgres the app's role may only read); the staff page reads their
+figures from that history.
 
 The parent watches the child's memory and can cancel it. A child that is killed at any
 moment (cancel, out of memory, crash) leaves the previous index in service: generations
@@ -20,6 +20,7 @@ are written beside the live one and switched in by one rename (see ``kb.index.ba
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -33,6 +34,8 @@ from typing import Literal
 from kb.config import Settings
 from kb.errors import IngestLockedError, KBError
 from kb.ingest import FailedDocument, IngestReport
+
+logger = logging.getLogger(__name__)
 
 JobState = Literal["running", "finished", "failed", "cancelled"]
 
@@ -57,8 +60,6 @@ class IngestJob:
         #: (stage label, done, total) of the last progress message, for a progress bar.
         self.stage: tuple[str, int, int] | None = None
         self.report: IngestReport | None = None
-        #: The golden questions' summary, once the child has asked them.
-        self.golden: str | None = None
         self.error: str | None = None
         self.locked = False
         self.started = time.time()
@@ -132,8 +133,6 @@ class IngestJob:
                 self.progress = f"{self.stage[0]}: {done} of {total}"
             elif "report" in message:
                 self.report = report_from_json(message["report"])
-            elif "golden" in message:
-                self.golden = str(message["golden"])
             elif "error" in message:
                 self.error, self.locked = str(message["error"]), bool(message.get("locked"))
         code = self._process.wait()
@@ -264,13 +263,13 @@ def main() -> int:
         _send({"error": "The re-ingest ran out of memory. The previous index stays in service."})
         return 2
     _send({"report": report_to_json(report)})
-    _send({"golden": _golden_summary(settings, embedder)})
+    logger.info("%s", _golden_summary(settings, embedder).strip())
     return 0
 
 
 def _golden_summary(settings: Settings, embedder) -> str:
-    """The golden questions on the index just written; a failure here is reported, not
-    raised: the new index is already in service."""
+    """The golden questions on the index just written (their figures go to the backend's
+    history); a failure here is logged, not raised: the new index is already in service."""
     from kb.quality.golden import golden_summary
     from kb.search import KnowledgeBase
 

@@ -223,7 +223,7 @@ class KnowledgeBase:
         texts = tuple(q.question for q in questions)
         with self._examples_lock:  # embedded once, whatever the generation
             if self._golden_vectors[0] != texts:
-                self._golden_vectors = (texts, self.embedder.encode_passages(list(texts)))
+                self._golden_vectors = (texts, self.embedder.encode_kept(list(texts)))
             vectors = self._golden_vectors[1]
         return coverage.Examples(texts, vectors, np.array([q.kind == "answerable" for q in questions]))
 
