@@ -1,17 +1,23 @@
 """The clinic knowledge base web app, started: the ask page and documents page at "/", the
-staff page at "/staff/" (behind a login), source files at "/files/...", and the JSON API.
-The parts are in kb/web/: app.py (handlers), api.py (the JSON), pages/ (one module a page),
-server.py (the FastAPI app that mounts them).
+staff page at "/staff/" (behind a login), each passage in its document at "/view/...",
+source files at "/files/...", the JSON API and the MCP tools. The parts are in kb/web/:
+server.py (the FastAPI app), app.py (the handlers), api.py (the JSON), pages/ (one module a
+page), startup.py (loading).
 
     python app.py [--host 127.0.0.1] [--port 7860] [--documents DIR] [--index DIR]
 
 If the index folder holds no index, one is built from the documents folder first. The
-model and index load once; a background thread switches to each new index generation an
-ingest writes (from the staff page or ``python ingest.py`` elsewhere) without a restart.
+model and index load in a thread from the first line; the plain routes (``GET
+/api/search``, /files, /view) are served from the first moment and answer once they are
+loaded, the pages once gradio has imported. A background thread switches to each new index
+generation an ingest writes (from the staff page or ``python ingest.py`` elsewhere)
+without a restart.
 
-API (see README): ``/search`` (question, k=5) -> JSON object; ``/documents`` -> list.
-Staff API on "/staff/" with credentials: ``/upload``, ``/remove``, ``/reingest``,
-``/cancel_reingest``, ``/feedback``. A re-ingest runs in a worker process (``kb.ingest.worker``).
+API (see README): ``/search`` (question, k=5) -> JSON object; ``/documents`` -> list; the
+same as MCP tools at /gradio_api/mcp/. Staff API on "/staff/" with credentials:
+``/upload``, ``/remove``, ``/restore``, ``/reingest``, ``/cancel_reingest``,
+``/document_status``, ``/last_report``, ``/feedback``. A re-ingest runs in a worker process
+(``kb.ingest.worker``).
 """
 
 import argparse
