@@ -12,7 +12,12 @@ import pytest
 from conftest import ARTIFACTS
 from gradio_client import Client
 from test_app import STAFF, RunningApp, copy_of
-from test_browser import browser  # noqa: F401 - the shared Chromium
+from test_browser import (
+    HOSTILE_NAME,
+    HOSTILE_TEXT,
+    browser,  # noqa: F401 - the shared Chromium
+    injected,
+)
 
 from kb.config import Settings
 
@@ -158,6 +163,28 @@ def test_upload_shows_progress_and_can_be_cancelled(staff, staff_app: RunningApp
         "New: not ingested yet", timeout=30_000
     )
     (staff_app.settings.documents_dir / "gift-voucher-terms.md").unlink()
+
+
+def test_hostile_file_names_and_titles_are_shown_as_text(staff, staff_app: RunningApp) -> None:
+    """A file put in the folder by hand, named and titled with markup: the table and the
+    confirmation show the text, and nothing of it runs."""
+    from playwright.sync_api import expect
+
+    dialogs: list[str] = []
+    staff.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    hostile = staff_app.settings.documents_dir / HOSTILE_NAME
+    hostile.write_text(HOSTILE_TEXT, encoding="utf-8")
+    try:
+        staff.reload()
+        shown = row(staff, HOSTILE_NAME)
+        expect(shown.locator(".kb-state")).to_have_text("New: not ingested yet", timeout=30_000)
+        shown.get_by_role("button", name=f"Remove {HOSTILE_NAME}").click()
+        expect(staff.locator("#confirm-text")).to_contain_text(f"Remove {HOSTILE_NAME} from the search?")
+        staff.locator("#keep-btn").click()
+        assert injected(staff, ".kb-staff-table") == [] and injected(staff, "#confirm-text") == []
+        assert dialogs == []
+    finally:
+        hostile.unlink()
 
 
 def test_sign_out_returns_to_the_login(staff, staff_app: RunningApp) -> None:
