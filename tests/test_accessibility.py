@@ -77,6 +77,9 @@ def test_the_documents_tab_has_no_serious_axe_violations(open_page) -> None:
 def test_the_staff_page_after_login_has_no_serious_axe_violations(open_page) -> None:
     """Whatever the staff page shows once signed in: the whole page is checked."""
     page = open_page(path="staff/")
+    page.get_by_label("username").wait_for(timeout=20_000)
+    check_page(page, "staff (sign-in form)")
+    assert page.title() == "Staff sign-in · Clinic knowledge base"
     page.get_by_label("username").fill(STAFF[0])
     page.get_by_label("password").fill(STAFF[1])
     page.get_by_role("button", name="Login").click()

@@ -239,6 +239,8 @@ def mount_pages(server: FastAPI, app: ClinicApp) -> None:
         path="/staff",
         auth=check if users else None,
         auth_message=(
+            # Gradio's sign-in page has no title of its own; the first <title> in a page is its title.
+            "<title>Staff sign-in · Clinic knowledge base</title>"
             "<b>Clinic staff only.</b> Sign in with your staff account. After "
             f"{settings.login_max_failures} failed sign-ins, sign-in is locked for "
             f"{settings.login_lock_minutes:g} minutes."
