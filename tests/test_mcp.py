@@ -21,7 +21,16 @@ from kb.config import Settings
 pytestmark = pytest.mark.slow
 
 #: Every staff endpoint's name (kb/web/pages/staff.py): none may be a tool.
-STAFF_ENDPOINTS = {"upload", "remove", "reingest", "cancel_reingest", "feedback"}
+STAFF_ENDPOINTS = {
+    "upload",
+    "remove",
+    "restore",
+    "reingest",
+    "cancel_reingest",
+    "feedback",
+    "document_status",
+    "last_report",
+}
 
 
 @pytest.fixture(scope="module")
