@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from axe import check_page
 from conftest import ARTIFACTS
-from test_app import STAFF, RunningApp, copy_of
+from test_app import STAFF
+from test_app import app as running  # noqa: F401 - the running app, one for this module
 from test_browser import ask, browser  # noqa: F401  (the browser fixture)
-
-from kb.config import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -20,15 +19,8 @@ PHONE = {"width": 390, "height": 844}
 LONG_ANSWER = "What should I do about aftercare and sun protection after the laser?"
 
 
-@pytest.fixture(scope="module")
-def running(shipped_index: Settings, tmp_path_factory: pytest.TempPathFactory):
-    app = RunningApp(copy_of(shipped_index, tmp_path_factory.mktemp("accessibility")))
-    yield app
-    app.stop()
-
-
 @pytest.fixture
-def open_page(browser, running):  # noqa: F811
+def open_page(browser, running):
     """A function opening the public page (or ``path``) in a new tab of ``viewport``."""
     tabs = []
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
-from test_app import STAFF, RunningApp, copy_of
+from test_app import STAFF, STAFF_ACTIONS, RunningApp, copy_of
 
 from kb.config import Settings
 from kb.web.auth import hash_password
@@ -27,16 +27,6 @@ pytestmark = pytest.mark.slow
 NURSE = ("nurse", "a long nurse passphrase 7")  # kept hashed in the staff file
 WRONG = "wrong-guess-Zq8"
 SECRET = "TOP SECRET outside the documents folder"
-STAFF_ACTIONS = (
-    "upload",
-    "remove",
-    "restore",
-    "reingest",
-    "cancel_reingest",
-    "feedback",
-    "document_status",
-    "last_report",
-)
 
 #: Every intrusion attempt the tests make and see refused, by kind (for the report).
 REFUSED: dict[str, int] = {}

@@ -14,31 +14,11 @@ import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from test_app import RunningApp, copy_of
+from test_app import STAFF_ACTIONS, RunningApp, app, copy_of  # noqa: F401 - app: the running app
 
 from kb.config import Settings
 
 pytestmark = pytest.mark.slow
-
-#: Every staff endpoint's name (kb/web/pages/staff.py): none may be a tool.
-STAFF_ENDPOINTS = {
-    "upload",
-    "remove",
-    "restore",
-    "reingest",
-    "cancel_reingest",
-    "feedback",
-    "document_status",
-    "last_report",
-}
-
-
-@pytest.fixture(scope="module")
-def app(shipped_index: Settings, tmp_path_factory: pytest.TempPathFactory):
-    running = RunningApp(copy_of(shipped_index, tmp_path_factory.mktemp("mcp")))
-    yield running
-    running.stop()
-
 
 def in_session(app: RunningApp, work: Callable[[ClientSession], Awaitable[Any]], transport: str = "http") -> Any:
     """Connect the MCP client to the app, initialize, and return what ``work`` returns."""
@@ -65,7 +45,7 @@ def test_the_tools_are_search_and_documents_only(app: RunningApp, transport: str
     # Not the staff page's actions, nor the public page's private events (the ask button,
     # votes, the documents table).
     assert set(tools) == {"search", "documents"}
-    assert not set(tools) & STAFF_ENDPOINTS
+    assert not set(tools) & STAFF_ACTIONS
     search = tools["search"]
     for words in ("`answered`", "`urgent`", "contact the clinic now", "not medical advice", "reason", "message"):
         assert words in search.description

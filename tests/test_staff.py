@@ -146,7 +146,7 @@ def test_the_last_report_is_plain_and_names_no_server_folder() -> None:
         "generation": "g2",
         "added": ["peel.pdf"],
         "removed": ["old.md"],
-        "unchanged": ["a.md", "b.md"],
+        "unchanged": 2,
         "failed": [{"source": "bad.pdf", "reason": "/srv/clinic/documents/bad.pdf is damaged.", "kept_previous": False}],
         "skipped": [],
         "documents": 3,
@@ -159,6 +159,7 @@ def test_the_last_report_is_plain_and_names_no_server_folder() -> None:
     lines = plain_report(ingest, golden, hide=("/srv/clinic/documents",))
     assert lines[0] == "Last ingest: 2026-12-05 01:20:00 UTC, took 12 s."
     assert "Added: peel.pdf." in lines and "Taken out of the search: old.md." in lines
+    assert "Unchanged: 2 documents." in lines
     assert "Could not be read: bad.pdf. bad.pdf is damaged." in lines
     assert "Of 187 test questions, 91% found their answer in the top 3 (last time 95%)." in lines
     assert any(line.startswith("Warning: fewer test questions") for line in lines)

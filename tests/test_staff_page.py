@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 from conftest import ARTIFACTS
 from gradio_client import Client
-from test_app import STAFF, RunningApp, copy_of
+from test_app import STAFF, RunningApp
+from test_app import app as staff_app  # noqa: F401 - the running app, one for this module
 from test_browser import (
     HOSTILE_NAME,
     HOSTILE_TEXT,
     browser,  # noqa: F401 - the shared Chromium
     injected,
 )
-
-from kb.config import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -29,15 +28,8 @@ LEAFLET = (
 )
 
 
-@pytest.fixture(scope="module")
-def staff_app(shipped_index: Settings, tmp_path_factory: pytest.TempPathFactory):
-    running = RunningApp(copy_of(shipped_index, tmp_path_factory.mktemp("staff-page")))
-    yield running
-    running.stop()
-
-
 @pytest.fixture
-def staff(browser, staff_app: RunningApp):  # noqa: F811 - the fixture imported above
+def staff(browser, staff_app: RunningApp):
     page = browser.new_page(viewport={"width": 1200, "height": 1300})
     page.goto(staff_app.url + "staff/")
     sign_in(page)

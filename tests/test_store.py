@@ -209,3 +209,17 @@ def test_a_full_disk_while_caching_embeddings_says_so(tmp_path: Path) -> None:
     assert isinstance(caught.value, KBError) and isinstance(caught.value.__cause__, sqlite3.OperationalError)
     assert cache.get_many(["a"])["a"].shape == (384,)  # what was stored before is intact
     cache.close()
+
+
+def test_a_long_history_log_is_read_from_its_end(tmp_path: Path) -> None:
+    """The newest records come back newest first across the file's read blocks, and a torn
+    last line (a crash mid-write) is skipped."""
+    from kb.index.files.checks import append_record, latest_records
+
+    for n in range(3000):
+        append_record(tmp_path, "ingests", {"n": n, "padding": "x" * 50})
+    with open(tmp_path / "ingests.jsonl", "a", encoding="utf-8") as log:
+        log.write('{"n": 3000, "pad')  # torn
+    assert [r["n"] for r in latest_records(tmp_path, "ingests", 3)] == [2999, 2998, 2997]
+    assert [r["n"] for r in latest_records(tmp_path, "ingests", 2000)] == list(range(2999, 999, -1))
+    assert latest_records(tmp_path, "golden", 1) == []  # each log its own file

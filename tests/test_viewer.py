@@ -15,7 +15,7 @@ import httpx
 import pytest
 from conftest import ARTIFACTS, LOREM_PAGES, SHIPPED_DOCUMENTS, write_pdf
 from test_app import DOCUMENT_QUESTIONS, RunningApp
-from test_browser import LAUNCH_ARGS, ask
+from test_browser import ask, browser  # noqa: F401 - the shared Chromium
 
 from kb.config import Settings
 from kb.web import pdf_pages
@@ -276,20 +276,6 @@ def test_document_text_is_shown_as_text(viewer_app: RunningApp, source: str, esc
 
 
 # --- in the browser: every card's link, to its passage ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed; run `make test`, which installs it.")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
 
 
 SCREENSHOTS = {"treatment-options.pdf": "viewer-pdf.png", "faq.md": "viewer-text.png"}

@@ -38,7 +38,8 @@ def plain_report(ingest: dict, golden: list[dict], hide: tuple[str, ...] = ()) -
     could not be read and why, and the golden questions against the time before.
 
     Args:
-        ingest: the newest record of the backend's "ingests" history.
+        ingest: the newest record of the backend's "ingests" history (an IngestReport's
+            fields, ``unchanged`` as a count).
         golden: the newest records of its "golden" history, newest first; the first is
             used when it was taken on the ingest's generation, the next is "last time".
         hide: server folders to take out of reasons (staff need the file, not the path).
@@ -48,7 +49,7 @@ def plain_report(ingest: dict, golden: list[dict], hide: tuple[str, ...] = ()) -
         if ingest.get(key):
             lines.append(f"{label}: {_names(ingest[key])}.")
     if ingest.get("unchanged"):
-        lines.append(f"Unchanged: {_count(len(ingest['unchanged']), 'document')}.")
+        lines.append(f"Unchanged: {_count(ingest['unchanged'], 'document')}.")
     for failure in ingest.get("failed", []):
         kept = " Its previous version is still searchable." if failure.get("kept_previous") else ""
         lines.append(f"Could not be read: {failure['source']}. {_without(failure['reason'], hide)}{kept}")

@@ -124,7 +124,8 @@ def ingest(
         report = _ingest(settings, backend, embedder, rebuild, tick)
         report.seconds = time.perf_counter() - started
         # Kept for the staff page, which shows the last ingest's report after a reload.
-        backend.append_history("ingests", {"at": now_iso(), **asdict(report)})
+        # Unchanged documents as a count: a record stays small however large the collection.
+        backend.append_history("ingests", {"at": now_iso(), **asdict(report), "unchanged": len(report.unchanged)})
     finally:
         backend.close()
     return report

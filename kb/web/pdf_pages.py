@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cachetools import LRUCache
+
+T = TypeVar("T")
 
 _PDFIUM = threading.Lock()
 _CACHES = threading.Lock()
@@ -67,32 +71,19 @@ def page_png(path: Path, page: int) -> bytes:
     Raises:
         PageNotFound: no such page, or not a PDF pdfium can open.
     """
-    key = _key(path, page)
-    with _CACHES:
-        cached = _rendered.get(key)
-    if cached is not None:
-        return cached
-    import pypdfium2 as pdfium
 
-    with _PDFIUM:
-        pdf = _open(path, page)
+    def render() -> bytes:
+        import pypdfium2 as pdfium
+
         try:
-            sheet = pdf[page - 1]
-            width, height = sheet.get_size()
-            scale = min(2.0, MAX_SIDE / max(width, height, 1.0))
-            image = sheet.render(scale=scale, may_draw_forms=True).to_pil()
-            sheet.close()
+            image = _on_page(path, page, _draw)
         except pdfium.PdfiumError as exc:
             raise PageNotFound(f"Page {page} of {path.name} cannot be drawn ({exc}).") from None
-        finally:
-            pdf.close()
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG", optimize=True)
-    data = buffer.getvalue()
-    if len(data) <= CACHE_BYTES // 8:
-        with _CACHES:
-            _rendered[key] = data
-    return data
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="PNG", optimize=True)  # outside pdfium's lock
+        return buffer.getvalue()
+
+    return _cached(_rendered, _key(path, page), render, keep=lambda data: len(data) <= CACHE_BYTES // 8)
 
 
 def page_text(path: Path, page: int) -> PageText:
@@ -101,39 +92,66 @@ def page_text(path: Path, page: int) -> PageText:
     Raises:
         PageNotFound: no such page, or not a PDF pdfium can open.
     """
-    key = _key(path, page)
+    return _cached(_texts, _key(path, page), lambda: _on_page(path, page, _read_text))
+
+
+def _cached(cache: LRUCache, key: tuple, make: Callable[[], T], keep: Callable[[T], bool] = lambda _: True) -> T:
     with _CACHES:
-        cached = _texts.get(key)
+        cached = cache.get(key)
     if cached is not None:
         return cached
-    import pypdfium2.raw as pdfium_c
+    value = make()
+    if keep(value):
+        with _CACHES:
+            cache[key] = value
+    return value
 
+
+def _on_page(path: Path, page: int, work: Callable[[object, object], T]) -> T:
+    """``work(pdf, sheet)`` on the page, holding pdfium's lock; both are closed after."""
     with _PDFIUM:
         pdf = _open(path, page)
         try:
             sheet = pdf[page - 1]
-            left, bottom, right, top = sheet.get_cropbox()
-            rotated = sheet.get_rotation() != 0
-            textpage = sheet.get_textpage()
-            chars: list[str] = []
-            boxes: list[Box | None] = []
-            for i in range(textpage.count_chars()):
-                # Char by char, so the text's indices are the boxes' indices (get_text_range
-                # may insert or drop characters).
-                chars.append(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i) or 0xFFFD))
-                if pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
-                    boxes.append(None)
-                    continue
-                x0, y0, x1, y1 = textpage.get_charbox(i, loose=True)
-                boxes.append(Box(x0 - left, top - y1, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None)
-            textpage.close()
-            sheet.close()
-            result = PageText("".join(chars), tuple(boxes), right - left, top - bottom, len(pdf), rotated)
+            try:
+                return work(pdf, sheet)
+            finally:
+                sheet.close()
         finally:
             pdf.close()
-    with _CACHES:
-        _texts[key] = result
-    return result
+
+
+def scale(width: float, height: float) -> float:
+    """Pixels per PDF point of a page drawn by ``page_png``: at most 2, the longest side at
+    most MAX_SIDE."""
+    return min(2.0, MAX_SIDE / max(width, height, 1.0))
+
+
+def _draw(pdf, sheet):
+    return sheet.render(scale=scale(*sheet.get_size()), may_draw_forms=True).to_pil()
+
+
+def _read_text(pdf, sheet) -> PageText:
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom, right, top = sheet.get_cropbox()
+    rotated = sheet.get_rotation() != 0
+    textpage = sheet.get_textpage()
+    chars: list[str] = []
+    boxes: list[Box | None] = []
+    try:
+        for i in range(textpage.count_chars()):
+            # Char by char, so the text's indices are the boxes' indices (get_text_range
+            # may insert or drop characters).
+            chars.append(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i) or 0xFFFD))
+            if pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
+                boxes.append(None)
+                continue
+            x0, y0, x1, y1 = textpage.get_charbox(i, loose=True)
+            boxes.append(Box(x0 - left, top - y1, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None)
+    finally:
+        textpage.close()
+    return PageText("".join(chars), tuple(boxes), right - left, top - bottom, len(pdf), rotated)
 
 
 def _open(path: Path, page: int):

@@ -18,10 +18,9 @@ NEW_TAB = '<span class="kb-sr"> (opens in a new tab)</span>'
 _KIND_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
 
 
-def file_url(source: str, page: int | None = None) -> str:
-    """Where the app serves a document; PDFs open at the page."""
-    url = "/files/" + quote(source)
-    return f"{url}#page={page}" if page else url
+def file_url(source: str) -> str:
+    """Where the app serves a document's file as it is."""
+    return "/files/" + quote(source)
 
 
 def view_url(source: str, passage_id: str) -> str:

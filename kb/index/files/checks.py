@@ -11,10 +11,23 @@ LOG_FILES = {"golden": "golden.jsonl", "ingests": "ingests.jsonl"}
 
 
 def latest_records(index_dir: Path, log: str, limit: int) -> list[dict]:
+    """The last ``limit`` records, newest first, read from the end of the file: a page
+    that shows the last ingest reads a few KB however long the history grows."""
     try:
-        lines = (Path(index_dir) / LOG_FILES[log]).read_text(encoding="utf-8").splitlines()
+        f = open(Path(index_dir) / LOG_FILES[log], "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         return []
+    with f:
+        start = f.seek(0, 2)
+        tail = b""
+        while start > 0 and tail.count(b"\n") <= limit:
+            step = min(1 << 16, start)
+            start -= step
+            f.seek(start)
+            tail = f.read(step) + tail
+    lines = tail.decode("utf-8", "replace").splitlines()
+    if start > 0:
+        lines = lines[1:]  # begins mid-record
     found: list[dict] = []
     for line in reversed(lines):
         if len(found) >= limit:

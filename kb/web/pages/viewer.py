@@ -225,7 +225,7 @@ def _pdf_body(path: Path, source: str, passage: Passage) -> str:
                 f'width="{box.width:.1f}" height="{box.height:.1f}" rx="1.5"></rect>'
             )
         number = first + offset
-        scale = min(2.0, pdf_pages.MAX_SIDE / max(page.width, page.height, 1.0))
+        scale = pdf_pages.scale(page.width, page.height)
         figures.append(
             f'<figure class="pdf-page" aria-labelledby="page-{number}">'
             f'<figcaption id="page-{number}">Page {number} of {page.pages}</figcaption>'
