@@ -1,14 +1,18 @@
-"""Measure search quality: the clinic evaluation set and BEIR SciFact, through the same
-ingest and search as the app, for every configuration side by side.
+"""Measure search quality on every collection, for every configuration side by side: the
+shipped sample documents, real clinic collections (``../shared/clinic-collections``) and
+BEIR benchmarks (SciFact, NFCorpus), through the same ingest and search as the app.
 
-    python evaluate.py                          # clinic set, dev and test splits
-    python evaluate.py --scifact ../shared/beir-scifact --nfcorpus ../shared/beir-nfcorpus
-    python evaluate.py --configs hybrid,dense --split dev --failures
+    python evaluate.py                                   # sample, medspa, dermatology: dev and test
+    python evaluate.py --beir                            # and SciFact, NFCorpus (first run: an hour)
+    python evaluate.py --collections medspa --configs "hybrid;dense" --split test --failures
+    python evaluate.py --questions my.jsonl --documents my-docs/   # a collection of your own
+    python evaluate.py --fit-decline                     # fit the not-covered model on every dev split
+    python evaluate.py --tune                            # the hybrid weights, across collections' dev
 
-Indexes are built in a cache folder (default .cache/eval/) and updated incrementally, so
-only the first run embeds everything (SciFact: about 20 minutes on two cores). With
-KB_DATABASE_URL set they are built in Postgres instead (a schema per collection), taking
-the vectors the files backend embedded.
+Indexes are built in a cache folder (default .cache/eval/<collection>) and updated
+incrementally, so only the first run embeds everything. With KB_DATABASE_URL set they are
+built in Postgres instead (a schema per collection), taking the vectors the files backend
+embedded. Choose on dev, report test.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -29,14 +34,11 @@ from kb.index import copy_embeddings, index_location, open_backend  # noqa: E402
 from kb.index.files import FilesBackend  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 from kb.ingest.progress import log_warnings_only  # noqa: E402
-from kb.quality import (
-    beir,
-    evaluation,  # noqa: E402
-)
+from kb.quality import beir, evaluation  # noqa: E402
+from kb.quality.collections import BEIR, CLINIC, Collection, beir_folder, clinic_collection, load_collection  # noqa: E402
 from kb.search import KnowledgeBase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-QUESTIONS = ROOT / "eval" / "questions.jsonl"
 WARNING_SIGNS = ROOT / "eval" / "warning_signs.jsonl"
 
 #: Configurations compared: name -> settings changed from the defaults.
@@ -50,33 +52,45 @@ CONFIGS: dict[str, dict[str, object]] = {
     "hybrid, glossary words given to the model too": {"expand_dense": True},
     "hybrid, declined by the best score alone": {"decline": "score"},
     "hybrid, keyword weight shrinking past 12 words": {"lexical_full_length": 12},
+    "hybrid, weights before issue 21 (0.5 passage, 0.1 sentence, 0.4 keywords)": {
+        "weight_passage": 0.5,
+        "weight_sentence": 0.1,
+        "weight_lexical": 0.4,
+    },
 }
+#: What each table compares by default: the chosen search and the two it fuses.
+DEFAULT_CONFIGS = ("hybrid", "dense", "lexical")
+#: k values whose answers must agree on "answered".
+K_VALUES = (1, 5, 20)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="evaluation set (JSONL)")
-    parser.add_argument("--documents", type=Path, default=ROOT / "documents")
+    parser.add_argument(
+        "--collections",
+        help="comma-separated, from: " + ", ".join(CLINIC + BEIR) + " (default: the clinic ones available)",
+    )
+    parser.add_argument("--questions", type=Path, help="a collection of your own: its questions (JSONL)")
+    parser.add_argument("--documents", type=Path, help="... and its documents folder")
+    parser.add_argument(
+        "--shared", type=Path, default=ROOT.parent / "shared", help="where the shared collections are"
+    )
     parser.add_argument("--glossary", type=Path, default=ROOT / "glossary.txt")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "eval", help="where indexes are kept")
     parser.add_argument("--model", help="embedding model (a local sentence-transformers folder)")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
     parser.add_argument("--configs", help="semicolon-separated names from: " + "; ".join(CONFIGS))
-    parser.add_argument("--scifact", type=Path, help="a BEIR SciFact folder, e.g. ../shared/beir-scifact")
-    parser.add_argument("--scifact-split", default="test")
-    parser.add_argument("--nfcorpus", type=Path, help="a BEIR NFCorpus folder, e.g. ../shared/beir-nfcorpus")
-    parser.add_argument("--nfcorpus-split", default="test")
-    parser.add_argument("--no-clinic", action="store_true", help="skip the clinic evaluation set")
+    parser.add_argument("--beir", action="store_true", help="add SciFact and NFCorpus (when in --shared)")
+    parser.add_argument("--scifact", type=Path, help="a BEIR SciFact folder (as --beir, for this one)")
+    parser.add_argument("--nfcorpus", type=Path, help="a BEIR NFCorpus folder (as --beir, for this one)")
     parser.add_argument("--failures", action="store_true", help="list the questions each config misses")
     parser.add_argument(
         "--fit-decline",
         action="store_true",
-        help="fit the not-covered model on the dev split and write kb/search/not_covered.json",
+        help="fit the not-covered model on every clinic collection's dev split, write kb/search/not_covered.json",
     )
     parser.add_argument(
-        "--tune",
-        action="store_true",
-        help="search the hybrid weights on the dev split (and SciFact's train split with --scifact)",
+        "--tune", action="store_true", help="search the hybrid weights on every collection's dev split"
     )
     return parser
 
@@ -84,110 +98,167 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_warnings_only()
-    names = args.configs.split(";") if args.configs else list(CONFIGS)
+    names = args.configs.split(";") if args.configs else list(DEFAULT_CONFIGS)
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         print(f"error: unknown configuration {unknown}; choose from {', '.join(CONFIGS)}", file=sys.stderr)
         return 2
+    try:
+        clinic, beirs = chosen_collections(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     embedder = Embedder(args.model) if args.model else Embedder()
     if args.tune:
-        return tune(args, embedder)
+        return tune(args, clinic, embedder)
     if args.fit_decline:
-        from kb.quality import decline
-
-        kb = clinic_kb(args, embedder)
-        dev = [q for q in evaluation.load_questions(args.questions) if q.split == "dev"]
-        print(json.dumps(decline.fit(kb, dev), indent=2))
-        return 0
-    if not args.no_clinic:
-        kb = clinic_kb(args, embedder)
-        questions = evaluation.load_questions(args.questions)
-        missing = evaluation.missing_labels(kb, questions)
-        for qid, expected in missing:
+        return fit_decline(args, clinic, embedder)
+    splits = ["dev", "test"] if args.split == "all" else [args.split]
+    loaded = {c.name: (collection_kb(c, args, embedder), load_collection(c)) for c in clinic}
+    for name, (kb, questions) in loaded.items():
+        for qid, expected in evaluation.missing_labels(kb, questions):
             print(
-                f"warning: {qid}: {expected.contains!r} is in no passage of {expected.source}",
+                f"warning: {name} {qid}: {expected.contains!r} is in no passage of {expected.source}",
                 file=sys.stderr,
             )
-        splits = ["dev", "test"] if args.split == "all" else [args.split]
-        print(
-            f"Clinic set: {args.questions.name}, {kb.generation.passage_count} passages from {len(kb.documents())} documents\n"
-        )
+    if loaded:
+        print(collections_line(loaded))
         for split in splits:
-            chosen = [q for q in questions if q.split == split]
-            dev = [q for q in questions if q.split == "dev"]
-            print(clinic_table(kb, chosen, dev, names, split, args.failures))
-        print(warning_table(kb, splits, questions))
-    if args.scifact:
-        print(beir_table("SciFact", args.scifact, args.scifact_split, args.cache, embedder, names))
-    if args.nfcorpus:
-        print(beir_table("NFCorpus", args.nfcorpus, args.nfcorpus_split, args.cache, embedder, names))
+            print(clinic_table(loaded, names, split, args.failures))
+        print(k_line(loaded, names[0]))
+        if "sample" in loaded:
+            print(warning_table(loaded["sample"][0], splits, loaded["sample"][1]))
+    for name, folder in beirs.items():
+        print(beir_table(name, folder, "test", args.cache, embedder, names))
     return 0
 
 
-def clinic_table(
-    kb: KnowledgeBase, questions, dev_questions, names: list[str], split: str, failures: bool
-) -> str:
-    answerable = sum(q.kind == "answerable" for q in questions)
+def chosen_collections(args: argparse.Namespace) -> tuple[list[Collection], dict[str, Path]]:
+    """The clinic collections to measure (those available, by default) and BEIR folders."""
+    if args.questions or args.documents:
+        if not (args.questions and args.documents):
+            raise ValueError("--questions and --documents go together")
+        return [Collection("custom", args.documents, args.questions)], {}
+    wanted = args.collections.split(",") if args.collections else list(CLINIC)
+    clinic = []
+    beirs: dict[str, Path] = {}
+    for name in wanted:
+        if name in BEIR:
+            beirs[name] = beir_folder(name, args.shared)
+            continue
+        collection = clinic_collection(name, args.shared)
+        if collection.available:
+            clinic.append(collection)
+        elif args.collections:
+            raise ValueError(f"the {name} collection is not in {collection.documents.parent}")
+    if args.beir:
+        beirs.update({name: beir_folder(name, args.shared) for name in BEIR})
+    if args.scifact:
+        beirs["scifact"] = args.scifact
+    if args.nfcorpus:
+        beirs["nfcorpus"] = args.nfcorpus
+    return clinic, {n: f for n, f in beirs.items() if (f / "corpus.jsonl").is_file()}
+
+
+def collections_line(loaded: dict) -> str:
+    parts = [
+        f"{name}: {kb.generation.passage_count} passages from {len(kb.documents())} documents, "
+        f"{len(questions)} questions"
+        for name, (kb, questions) in loaded.items()
+    ]
+    return "Collections: " + "; ".join(parts) + "\n"
+
+
+def clinic_table(loaded: dict, names: list[str], split: str, failures: bool) -> str:
+    """Every configuration on every collection, one row each, and their macro average."""
     lines = [
-        f"### {split}: {answerable} answerable, {len(questions) - answerable} not covered by the documents",
+        f"### {split}",
         "",
-        "Declines at the threshold set on dev to wrongly decline at most 5% of covered questions "
-        "(the not-covered model's own, when it decides; its dev figures are in-sample: the golden "
-        "dev questions are its examples).",
+        "Declined at the not-covered model's own threshold (fit on the dev splits of every collection).",
         "",
-        "| configuration | R@1 | R@3 | R@5 | MRR@10 | nDCG@10 | threshold | off-topic declined (near, far) "
-        "| covered declined | small talk |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| configuration | collection | answerable | R@1 | R@3 | R@5 | MRR@10 | nDCG@10 | covered declined "
+        "| near declined | far declined | small talk |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
-    groups = [  # harder groups of the set, each row below the main table
-        "| configuration | duration questions R@3, MRR@10 | long chatty messages R@3, MRR@10, "
-        "covered declined, near declined |",
-        "|---|---|---|",
-    ]
     for name in names:
-        configured = kb.configured(**CONFIGS[name])
-        outcomes = evaluation.run(configured, questions)
-        model = configured.decline_model
-        if model is not None:  # its own threshold, set when it was fit on dev
-            threshold = model.threshold
-        else:
-            dev = outcomes if split == "dev" else evaluation.run(configured, dev_questions)
-            threshold = evaluation.calibrate(dev)
-        f = evaluation.figures(evaluation.at_threshold(outcomes, threshold))
-        lines.append(
-            f"| {name} | {f.recall[1]:.3f} | {f.recall[3]:.3f} | {f.recall[5]:.3f} | {f.mrr:.3f} | "
-            f"{f.ndcg:.3f} | {threshold:.3f} | {f.declined_off_topic:.2f} ({f.declined_near:.2f}, "
-            f"{f.declined_far:.2f}) | {f.wrongly_declined:.2f} | {f.small_talk:.2f} |"
-        )
-        judged = evaluation.at_threshold(outcomes, threshold)
-        timing = evaluation.figures(o for o in judged if o.question.style == "time")
-        chatty = evaluation.figures(o for o in judged if o.question.style == "chatty")
-        groups.append(
-            f"| {name} | {timing.recall.get(3, 0):.3f}, {timing.mrr:.3f} | {chatty.recall.get(3, 0):.3f}, "
-            f"{chatty.mrr:.3f}, {chatty.wrongly_declined:.2f}, {chatty.declined_near:.2f} |"
-        )
-        if failures:
-            missed = [o for o in outcomes if o.question.kind == "answerable" and (o.rank or 99) > 3]
-            notes.append(f"\n{name}: {len(missed)} answerable questions without an answer in the top 3")
-            notes += [
-                f"  [{o.question.id}] {o.question.question!r} -> {o.top} (rank {o.rank})" for o in missed
-            ]
-    by_type = evaluation.by_document_type(evaluation.run(kb.configured(**CONFIGS[names[0]]), questions))
-    lines += ["", *groups]
-    lines += [
-        "",
-        f"By document type ({names[0]}): "
-        + "; ".join(f"{kind} R@3 {f.recall[3]:.2f} (n={f.answerable})" for kind, f in by_type.items()),
-    ]
+        figures = {}
+        for collection, (kb, questions) in loaded.items():
+            configured = kb.configured(**CONFIGS[name])
+            chosen = [q for q in questions if q.split == split]
+            outcomes = evaluation.run(configured, chosen)
+            f = evaluation.figures(outcomes)
+            figures[collection] = f
+            lines.append(row(name, collection, f))
+            if failures:
+                missed = [o for o in outcomes if o.question.kind == "answerable" and (o.rank or 99) > 3]
+                missed += [o for o in outcomes if o.question.kind == "answerable" and not o.answered]
+                missed += [o for o in outcomes if o.question.kind in ("near", "far") and o.answered]
+                notes.append(f"\n{name}, {collection}: missed (not in the top 3, declined, or not declined)")
+                notes += [
+                    f"  [{o.question.id}] {o.question.kind} {o.question.question[:120]!r} -> {o.top} "
+                    f"(rank {o.rank}, answered {o.answered}, confidence {o.confidence:.2f})"
+                    for o in dict.fromkeys(missed)
+                ]
+        if len(figures) > 1:
+            lines.append(row(name, "**macro average**", macro(figures.values())))
     return "\n".join(lines + notes) + "\n"
+
+
+def row(name: str, collection: str, f: evaluation.Figures) -> str:
+    def cell(value: float) -> str:
+        return "—" if value is None or math.isnan(value) else f"{value:.3f}"
+
+    return (
+        f"| {name} | {collection} | {f.answerable} | {cell(f.recall.get(1))} | {cell(f.recall.get(3))} | "
+        f"{cell(f.recall.get(5))} | {cell(f.mrr)} | {cell(f.ndcg)} | {cell(f.wrongly_declined)} | "
+        f"{cell(f.declined_near if f.unanswerable else math.nan)} | "
+        f"{cell(f.declined_far if f.unanswerable else math.nan)} | {cell(f.small_talk if f.chat else math.nan)} |"
+    )
+
+
+def macro(figures) -> evaluation.Figures:
+    """The unweighted mean of each figure over collections: each clinic counts the same."""
+    figures = list(figures)
+
+    def mean(values) -> float:
+        values = [v for v in values if v is not None and not math.isnan(v)]
+        return sum(values) / len(values) if values else math.nan
+
+    out = evaluation.Figures(
+        sum(f.answerable for f in figures),
+        sum(f.unanswerable for f in figures),
+        chat=sum(f.chat for f in figures),
+    )
+    out.recall = {k: mean(f.recall.get(k) for f in figures) for k in (1, 3, 5)}
+    for field in ("mrr", "ndcg", "wrongly_declined", "declined_near", "declined_far"):
+        setattr(out, field, mean(getattr(f, field) for f in figures))
+    out.small_talk = mean(f.small_talk for f in figures if f.chat)
+    return out
+
+
+def k_line(loaded: dict, name: str) -> str:
+    """How many questions get another "answered" with another k (should be none)."""
+    parts = []
+    for collection, (kb, questions) in loaded.items():
+        configured = kb.configured(**CONFIGS[name])
+        changed = sum(
+            len({configured.answer(q.question, k, leave_out=True).answered for k in K_VALUES}) > 1
+            for q in questions
+        )
+        parts.append(f"{collection} {changed} of {len(questions)}")
+    return (
+        f"Questions whose 'answered' changes with k = {', '.join(map(str, K_VALUES))} ({name}): "
+        + "; ".join(parts)
+        + "\n"
+    )
 
 
 def warning_table(kb: KnowledgeBase, splits: list[str], questions) -> str:
     lines = [
-        "### Warning signs: the urgent flag",
+        "### Warning signs: the urgent flag (sample documents)",
         "",
-        "Questions: the warning-sign set's, plus the clinic set's (none urgent), as in real traffic.",
+        "Questions: the warning-sign set's, plus the sample set's (none urgent), as in real traffic.",
         "",
         "| split | questions | urgent | recall | precision | false alarms |",
         "|---|---|---|---|---|---|",
@@ -195,13 +266,14 @@ def warning_table(kb: KnowledgeBase, splits: list[str], questions) -> str:
     for split in splits:
         f = evaluation.warning_figures(kb, WARNING_SIGNS, split, questions)
         lines.append(
-            f"| {split} | {f['n']} | {f['urgent']} | {f['recall']:.3f} | {f['precision']:.3f} "
-            f"| {f['false alarms']} |"
+            f"| {split} | {f['n']} | {f['urgent']} | {f['recall']:.3f} | {f['precision']:.3f} | {f['false alarms']} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def beir_table(title: str, folder: Path, split: str, cache: Path, embedder: Embedder, names: list[str]) -> str:
+def beir_table(
+    title: str, folder: Path, split: str, cache: Path, embedder: Embedder, names: list[str]
+) -> str:
     kb, data = beir_kb(title.lower(), folder, split, cache, embedder)
     lines = [
         f"### BEIR {title} ({split}): {len(data.queries)} queries, {kb.generation.passage_count} "
@@ -216,14 +288,19 @@ def beir_table(title: str, folder: Path, split: str, cache: Path, embedder: Embe
     return "\n".join(lines) + "\n"
 
 
-def clinic_kb(args: argparse.Namespace, embedder: Embedder) -> KnowledgeBase:
+def collection_kb(collection: Collection, args: argparse.Namespace, embedder: Embedder) -> KnowledgeBase:
+    """The collection ingested in its own cache folder. The sample set's questions are its
+    golden questions (shipped with it); other collections have none, as a new clinic has none."""
     settings = Settings(
-        documents_dir=args.documents,
-        index_dir=args.cache / _index_name("clinic", embedder),
+        documents_dir=collection.documents,
+        index_dir=args.cache / _index_name(collection.name, embedder),
         glossary=args.glossary,
+        golden_questions=collection.questions
+        if collection.name == "sample"
+        else args.cache / "no-golden-questions",
         model=embedder.model_id,
     )
-    return _built(settings, "clinic", embedder)
+    return _built(settings, collection.name, embedder)
 
 
 def beir_kb(
@@ -236,6 +313,7 @@ def beir_kb(
         documents_dir=home / "documents",
         index_dir=home / _index_name("index", embedder),
         glossary=home / "none",
+        golden_questions=home / "none",
         model=embedder.model_id,
     )
     return _built(settings, name, embedder), data
@@ -257,10 +335,24 @@ def _built(settings: Settings, name: str, embedder: Embedder) -> KnowledgeBase:
 
 
 def _index_name(base: str, embedder: Embedder) -> str:
-    """One index folder per model, so comparing models rebuilds nothing."""
+    """One index folder per collection and model, so comparing models rebuilds nothing."""
     if embedder.model_id == Settings().model:
         return base
     return f"{base}-{hashlib.sha256(embedder.model_id.encode()).hexdigest()[:8]}"
+
+
+def fit_decline(args: argparse.Namespace, clinic: list[Collection], embedder: Embedder) -> int:
+    """Fit the not-covered model on the dev splits of the clinic collections; print the
+    record, leave-one-collection-out included."""
+    from kb.quality import decline
+
+    tables = {}
+    for collection in clinic:
+        kb = collection_kb(collection, args, embedder)
+        tables[collection.name] = decline.feature_table(kb, load_collection(collection))
+    record = decline.fit(tables)
+    print(json.dumps(record, indent=2))
+    return 0
 
 
 def weight_grid(step: float) -> list[dict[str, float]]:
@@ -279,35 +371,33 @@ def weight_grid(step: float) -> list[dict[str, float]]:
     return [{name: u * step for name, u in zip(names, units, strict=True)} for units in split(n, len(names))]
 
 
-def tune(args: argparse.Namespace, embedder: Embedder) -> int:
-    """Print the weightings that do best on the dev split (and SciFact train), by MRR@10."""
+def tune(args: argparse.Namespace, clinic: list[Collection], embedder: Embedder) -> int:
+    """Print the weightings with the best mean MRR@10 over the collections' dev splits (each
+    collection counts the same), with the worst collection's beside it."""
     tables = {}
-    if not args.no_clinic:
-        kb = clinic_kb(args, embedder)
-        dev = [q for q in evaluation.load_questions(args.questions) if q.split == "dev"]
-        tables["clinic dev"] = evaluation.signal_table(kb, dev)
-    if args.scifact:
-        kb, data = beir_kb("scifact", args.scifact, "train", args.cache, embedder)
-        tables["scifact train"] = beir.signal_table(kb, data)
+    for collection in clinic:
+        kb = collection_kb(collection, args, embedder)
+        dev = [q for q in load_collection(collection) if q.split == "dev" and q.kind != "small_talk"]
+        tables[collection.name] = evaluation.signal_table(kb, dev)
     results = []
-    for weights in weight_grid(0.1 if args.scifact else 0.05):
+    for weights in weight_grid(0.1):
         full = Settings().lexical_full_length
         figures = {name: evaluation.table_figures(t, weights, full_length=full) for name, t in tables.items()}
-        objective = sum(f["MRR"] for f in figures.values()) / len(figures)
-        results.append((objective, weights, figures))
-    results.sort(key=lambda r: -r[0])
-    singles = [r for r in results if max(r[1].values()) == 1.0]
+        mrrs = [f["MRR"] for f in figures.values()]
+        results.append((sum(mrrs) / len(mrrs), min(mrrs), weights, figures))
+    results.sort(key=lambda r: (-r[0], -r[1]))
     print(
         "| weights ("
         + ", ".join(evaluation.SIGNALS)
-        + ") | mean MRR | "
-        + " | ".join(f"{name} MRR, R@1, R@3" for name in tables)
+        + ") | mean MRR | worst MRR | "
+        + " | ".join(f"{name} MRR, R@3" for name in tables)
         + " |"
     )
-    print("|---|---|" + "---|" * len(tables))
-    for objective, weights, figures in results[:15] + singles:
-        cells = " | ".join(f"{f['MRR']:.3f}, {f['R@1']:.3f}, {f['R@3']:.3f}" for f in figures.values())
-        print(f"| {', '.join(f'{w:.2f}' for w in weights.values())} | {objective:.3f} | {cells} |")
+    print("|---|---|---|" + "---|" * len(tables))
+    singles = [r for r in results if max(r[2].values()) == 1.0]
+    for mean, worst, weights, figures in results[:15] + singles:
+        cells = " | ".join(f"{f['MRR']:.3f}, {f['R@3']:.3f}" for f in figures.values())
+        print(f"| {', '.join(f'{w:.1f}' for w in weights.values())} | {mean:.3f} | {worst:.3f} | {cells} |")
     return 0
 
 

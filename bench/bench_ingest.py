@@ -228,7 +228,7 @@ def embedded_texts(index_dir: Path) -> dict[str, list[str]]:
         generation.close()
     groups = {
         "passages": [p.embedding_text for p in passages],
-        "sentences": [text for *_, text in store.sentence_table(passages)],
+        "sentences": store.sentence_windows(passages),
         "headings": store.heading_texts(passages),
     }
     seen: set[str] = set()

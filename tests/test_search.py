@@ -295,7 +295,8 @@ def test_a_long_question_moves_keyword_weight_to_the_passage_cosine() -> None:
 
     def scores(known_words: int) -> np.ndarray:
         signals = Signals(None, one, zero, zero, zero, other, zero, np.zeros(3, np.int64), known_words)
-        return combine(signals, Settings(lexical_full_length=12))
+        weights = {"weight_passage": 0.5, "weight_sentence": 0.1, "weight_lexical": 0.4}
+        return combine(signals, Settings(lexical_full_length=12, **weights))
 
     short, long = scores(4), scores(48)
     assert short[0] == pytest.approx(0.5) and short[1] == pytest.approx(0.4)

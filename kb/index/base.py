@@ -483,6 +483,23 @@ def heading_text(title: str, section: str | None) -> str:
     return f"{title}: {section}" if section and section != title else title
 
 
+def sentence_windows(passages: Sequence[Passage]) -> list[str]:
+    """What the model sees of each sentence, in sentence-vector order: the passage's heading
+    (title and section), then the sentence with the one before and after it in the passage.
+
+    A sentence is scored in its context, so one item of a long list ("You will not cleanse
+    the skin or shower for the first 24 hours") is found by a question about it ("can I wash
+    my face one day after fractional CO2?") although its own words name neither the
+    treatment nor washing the face. The highlight and the stored sentence stay the sentence
+    alone."""
+    out = []
+    for passage in passages:
+        heading = _heading(passage)
+        texts = passage.sentence_texts()
+        out += [f"{heading}\n{' '.join(texts[max(i - 1, 0) : i + 2])}" for i in range(len(texts))]
+    return out
+
+
 def sentence_table(passages: Sequence[Passage]) -> Iterator[tuple[int, int, int, str]]:
     """(passage row, start, end, text) of every sentence, in sentence-vector order."""
     for row, passage in enumerate(passages):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import metadata
@@ -30,13 +30,15 @@ from kb.index.base import (
     NewGeneration,
     WorkItem,
     WorkQueue,
+    heading_text,
     heading_texts,
     now_iso,
-    sentence_table,
+    sentence_windows,
 )
 from kb.ingest import work
 from kb.reading import documents as docs
 from kb.reading.chunking import CHUNKER_VERSION, Passage
+from kb.search import coverage
 from kb.search.query import parse_glossary
 
 logger = logging.getLogger(__name__)
@@ -158,7 +160,7 @@ def _ingest(
             if previous is not None:
                 previous.close()
         texts = [p.embedding_text for p in passages]
-        sentences = [text for *_, text in sentence_table(passages)]
+        sentences = sentence_windows(passages)
         headings = heading_texts(passages)
         (vectors, sentence_vectors, heading_vectors), embedded = _vectors_for(
             [texts, sentences, headings], settings, embedder, backend, queue, rebuild, tick
@@ -166,7 +168,7 @@ def _ingest(
         report.embedded, report.embedded_sentences = embedded[0], embedded[1] + embedded[2]
         tick("write", 0, 1)
         plan = backend.plan_index(len(passages), settings.vector_index)
-        manifest = manifest_for(settings, embedder, records, len(passages), plan.to_manifest())
+        manifest = manifest_for(settings, embedder, records, len(passages), plan.to_manifest(), passages)
         report.generation = backend.write_generation(
             NewGeneration(manifest, records, passages, vectors, sentence_vectors, heading_vectors, plan, glossary)
         )
@@ -235,6 +237,9 @@ def _chunking(settings: Settings) -> dict:
         "overlap_sentences": settings.overlap_sentences,
         "reader_version": docs.READER_VERSION,
         "chunker_version": CHUNKER_VERSION,
+        # What the model sees of a sentence (kb.index.base.sentence_windows); another value
+        # re-reads and re-embeds every document.
+        "sentence_text": "window of 3, with the heading",
     }
 
 
@@ -358,7 +363,12 @@ def _embed_progress(tick: IngestProgress, step: int, total: int, done: int, item
 
 
 def manifest_for(
-    settings: Settings, embedder: Embedder, records: list[DocumentRecord], n: int, plan: dict
+    settings: Settings,
+    embedder: Embedder,
+    records: list[DocumentRecord],
+    n: int,
+    plan: dict,
+    passages: Sequence[Passage] = (),
 ) -> dict:
     versions = {}
     for name in _PACKAGES:
@@ -379,4 +389,13 @@ def manifest_for(
         "packages": versions,
         "documents": {r.source: r.sha256 for r in records},
         "counts": {"documents": len(records), "passages": n},
+        # Which subjects of kb/search/subjects.json the documents name: the not-covered
+        # decision's examples for this collection (kb.search.coverage).
+        "subjects": subjects_record(passages),
     }
+
+
+def subjects_record(passages: Sequence[Passage]) -> dict:
+    subjects = coverage.load_subjects()
+    texts = ((heading_text(p.title, p.section), p.text) for p in passages)
+    return {"fingerprint": coverage.subjects_fingerprint(subjects), "mentions": coverage.subject_mentions(texts, subjects)}

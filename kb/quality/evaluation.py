@@ -160,6 +160,7 @@ class Figures:
     declined_far: float = 0.0
     wrongly_declined: float = 0.0  # answerable questions answered "not covered"
     small_talk: float = 0.0  # small-talk messages answered as small talk
+    chat: int = 0  # small-talk messages asked
 
 
 def figures(outcomes: Iterable[Outcome], ks: Sequence[int] = (1, 3, 5)) -> Figures:
@@ -167,7 +168,7 @@ def figures(outcomes: Iterable[Outcome], ks: Sequence[int] = (1, 3, 5)) -> Figur
     answerable = [o for o in outcomes if o.question.kind == "answerable"]
     off = [o for o in outcomes if o.question.kind in ("near", "far")]
     chat = [o for o in outcomes if o.question.kind == "small_talk"]
-    f = Figures(answerable=len(answerable), unanswerable=len(off))
+    f = Figures(answerable=len(answerable), unanswerable=len(off), chat=len(chat))
     f.small_talk = _share(o.reason == "small_talk" for o in chat)
     if answerable:
         f.recall = {k: _share(o.rank is not None and o.rank <= k for o in answerable) for k in ks}
@@ -187,10 +188,12 @@ def _share(flags: Iterable[bool]) -> float:
 
 
 def run(kb: KnowledgeBase, questions: Sequence[Question], depth: int = DEPTH) -> list[Outcome]:
-    """Ask every question through ``kb.answer`` and judge the top ``depth`` hits."""
+    """Ask every question through ``kb.answer`` and judge the top ``depth`` hits. A question
+    never counts as its own example of covered or not (``KnowledgeBase.answer``'s
+    ``leave_out``): golden questions are asked of the index they are examples for."""
     out = []
     for q in questions:
-        answer = kb.answer(q.question, depth)
+        answer = kb.answer(q.question, depth, leave_out=True)
         judged = judge(answer.hits, q.answers)
         top = answer.hits[0] if answer.hits else None
         out.append(

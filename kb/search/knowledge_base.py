@@ -8,6 +8,7 @@ generation they started with, so a switch never fails a request.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +40,15 @@ class Hit:
     section: str | None
     start: int
     end: int
-    #: The sentence of the passage nearest to the query: the best answer in it.
+    #: The sentence of the passage nearest to the query: the best answer in it (for a
+    #: question that describes warning signs, its sentence about them, where it has one).
     highlight: str = ""
+    #: How sure the search is that this passage answers the question, 0..1: the answer's
+    #: confidence for the first, never more than the card above it for the others.
+    match: float = 0.0
+    #: What a card says of it: "Strong match", "Good match", "Weak match", or "Not an answer"
+    #: (every passage of a question the documents do not cover).
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class KnowledgeBase:
         self._swap = threading.Lock()
         self._examples_lock = threading.Lock()
         self._example_cache: dict[tuple[str, ...], np.ndarray] = {}
-        self._golden_vectors: tuple[tuple[str, ...], np.ndarray | None] = ((), None)
+        self._example_vectors_kept: tuple[tuple[str, ...], np.ndarray | None] = ((), None)
 
     @property
     def generation(self) -> Generation:
@@ -121,9 +129,13 @@ class KnowledgeBase:
         """The urgent line stated in the documents of the generation in service."""
         return _urgent_contact(self._generation)
 
-    def answer(self, query: str, k: int = 5) -> Answer:
+    def answer(self, query: str, k: int = 5, leave_out: bool = False) -> Answer:
         """Search, then decide whether the documents cover the question and whether it
         describes warning signs. The one call behind the page and the API.
+
+        The decision reads the first ``coverage.DEPTH`` hits whatever ``k`` is, so asking
+        for more or fewer passages never changes it. ``leave_out``: the question does not
+        count as its own example (a golden question asked of the index it is an example for).
 
         Raises:
             QueryError: as ``search``.
@@ -131,10 +143,9 @@ class KnowledgeBase:
         clock = Clock()
         if smalltalk.is_small_talk(self.validate(query, k)[0]):
             return self._small_talk(query.strip(), clock)
-        ranking = self.explain(query, k, clock)
-        hits = ranking.hits
+        ranking = self.explain(query, max(k, coverage.DEPTH), clock)
         question = query.strip()
-        confidence, answered = self._covered(question, ranking)
+        confidence, answered, matches = self._covered(question, ranking, leave_out)
         rules = self.rules  # one set of rules for the whole answer, even if a refresh swaps them
         signs = rules.matched_signs(question)
         if not signs and rules.urgent_examples:
@@ -144,6 +155,15 @@ class KnowledgeBase:
             if similarity >= self.settings.warning_example_similarity:
                 signs = rules.warning_signs(question, example)
         contact = self.urgent_contact() if signs else None
+        hits = [
+            dataclasses.replace(
+                hit,
+                highlight=self._warning_highlight(rules, hit, ranking) if signs else hit.highlight,
+                match=match,
+                label=self.match_label(match, answered),
+            )
+            for hit, match in zip(ranking.hits[:k], matches, strict=False)
+        ]
         clock.lap("triage")
         parts = []
         if signs:
@@ -181,51 +201,89 @@ class KnowledgeBase:
         """The model that decides "not covered", or None when the best score decides."""
         return self._decline_model if self.settings.decline == "model" else None
 
-    def _covered(self, question: str, ranking: Ranking) -> tuple[float, bool]:
-        """How sure the search is that the documents cover the question, and the decision."""
+    def _covered(self, question: str, ranking: Ranking, leave_out: bool = False) -> tuple[float, bool, list[float]]:
+        """How sure the search is that the documents cover the question, the decision, and
+        each hit's match: the confidence for the first hit; for each later one, the chance
+        that the documents cover the question and that passage answers it, never above the
+        hit before it."""
         hits = ranking.hits
         if not hits:
-            return 0.0, False
+            return 0.0, False, []
         model = self.decline_model
-        if model is None:
-            return hits[0].score, hits[0].score >= self.settings.min_score
+        if model is None:  # the best score decides; a hit's match is its score
+            scores = np.minimum.accumulate([h.score for h in hits]).tolist()
+            return hits[0].score, hits[0].score >= self.settings.min_score, scores
+        values = self.coverage_features(question, ranking, leave_out)
+        confidence = model.probability(values)
+        matches = [confidence]
+        words = self._question_words(ranking)
+        for hit, row in zip(hits[1:], ranking.rows[1:], strict=True):
+            alone = coverage.passage_features(words, hit, {row: ranking.signals[row]}, self._generation, hits[0].score)
+            matches.append(min(matches[-1], confidence * model.answers(alone)))
+        return confidence, confidence >= model.threshold, matches
 
-        values = self.coverage_features(question, ranking)
-        probability = model.probability(values)
-        return probability, probability >= model.threshold
+    def match_label(self, match: float, answered: bool) -> str:
+        """What a card says of a passage with this match, in an answer answered or not."""
+        if not answered:
+            return "Not an answer"
+        model = self.decline_model
+        threshold, strong = (model.threshold, model.strong) if model else (self.settings.min_score, self.settings.min_score + 0.1)
+        if match >= strong:
+            return "Strong match"
+        return "Good match" if match >= threshold else "Weak match"
 
-    def coverage_features(self, question: str, ranking: Ranking, leave_out: bool = False) -> dict[str, float]:
-        """The not-covered model's inputs for an answer (``leave_out``: the question does not
-        count as its own example, as when the model is fit on the golden questions)."""
+    @staticmethod
+    def _question_words(ranking: Ranking) -> list[str]:
         from kb.index import lexical
 
-        examples = self._examples(self._generation)
-        margin = examples.margin(ranking.vector, question if leave_out else None) if examples else 0.0
-        return coverage.features(
-            lexical.words(ranking.query.expanded), ranking.hits, ranking.signals, self._generation, margin
+        return lexical.words(ranking.query.expanded)
+
+    def coverage_features(self, question: str, ranking: Ranking, leave_out: bool = False) -> dict[str, float]:
+        """The not-covered model's inputs for an answer, from its first ``coverage.DEPTH``
+        hits (``leave_out``: the question does not count as its own example)."""
+        examples = self.examples()
+        likeness = examples.likeness(ranking.vector, question if leave_out else None)
+        hits = ranking.hits[: coverage.DEPTH]
+        signals = {row: ranking.signals[row] for row in ranking.rows[: coverage.DEPTH]}
+        return coverage.features(self._question_words(ranking), hits, signals, self._generation, likeness)
+
+    def examples(self, generation: Generation | None = None) -> coverage.Examples:
+        """The collection's examples of covered and not-covered questions (kept with the
+        generation): the subjects' questions its documents discuss, those of other services
+        they never name, and its golden dev questions when they belong to it."""
+        generation = generation or self._generation
+        return _once(generation, "examples", lambda: self._build_examples(generation))
+
+    def _build_examples(self, generation: Generation) -> coverage.Examples:
+        subjects = coverage.load_subjects()
+        recorded = generation.manifest.get("subjects") or {}
+        if recorded.get("fingerprint") == coverage.subjects_fingerprint(subjects):
+            mentions = recorded["mentions"]
+        else:  # built by an older version or with other subjects: looked up now
+            mentions = coverage.mentions_in(generation, subjects)
+        texts, covered = coverage.example_questions(mentions, subjects)
+        golden_texts, golden_covered = coverage.golden_examples(
+            self.settings.golden_questions, {d.source for d in generation.documents()}
         )
+        texts, covered = texts + golden_texts, covered + golden_covered
+        if not texts:
+            return coverage.Examples.empty(self.embedder.dimension)
+        key = tuple(texts)
+        with self._examples_lock:  # embedded once (and kept on disk), whatever the generation
+            if self._example_vectors_kept[0] != key:
+                self._example_vectors_kept = (key, self.embedder.encode_kept(texts))
+            vectors = self._example_vectors_kept[1]
+        return coverage.Examples(key, vectors, np.array(covered, dtype=bool))
 
-    def _examples(self, generation: Generation) -> coverage.Examples | None:
-        """The collection's golden dev questions as examples of covered and not-covered
-        questions; None when there are none, or they were written for other documents."""
-        return _once(generation, "examples", lambda: self._load_examples(generation))
-
-    def _load_examples(self, generation: Generation) -> coverage.Examples | None:
-        from kb.quality import evaluation
-
-        try:
-            asked = evaluation.load_questions(self.settings.golden_questions)
-        except (OSError, ValueError):
-            return None
-        questions = [q for q in asked if q.split == "dev" and q.kind in ("answerable", "near", "far")]
-        if not evaluation.belongs(questions, {d.source for d in generation.documents()}):
-            return None
-        texts = tuple(q.question for q in questions)
-        with self._examples_lock:  # embedded once, whatever the generation
-            if self._golden_vectors[0] != texts:
-                self._golden_vectors = (texts, self.embedder.encode_kept(list(texts)))
-            vectors = self._golden_vectors[1]
-        return coverage.Examples(texts, vectors, np.array([q.kind == "answerable" for q in questions]))
+    def _warning_highlight(self, rules: triage.WarningRules, hit: Hit, ranking: Ranking) -> str:
+        """The hit's sentence about warning signs, nearest the question first; else its highlight."""
+        sentences = ranking.sentences.get(ranking.rows[hit.rank - 1])
+        if not sentences:
+            return hit.highlight
+        texts, cosines = sentences
+        order = sorted(range(len(texts)), key=lambda i: -cosines[i])
+        found = triage.warning_sentence(rules, texts, order)
+        return texts[found] if found is not None else hit.highlight
 
     def _small_talk(self, question: str, clock: Clock) -> Answer:
         examples = " ".join(f"“{q}”" for q in smalltalk.EXAMPLE_QUESTIONS[:3])
@@ -260,7 +318,7 @@ class KnowledgeBase:
         self._nearest_example(self.rules, self.embedder.encode_query("warm up"))
         self.urgent_contact()  # read from the documents once per generation
         _booking_contact(self._generation)
-        self._examples(self._generation)
+        self.examples(self._generation)
 
     def configured(self, **changes: object) -> KnowledgeBase:
         """The same loaded model and generation, searched with some settings changed (to
@@ -296,7 +354,7 @@ class KnowledgeBase:
             _vocabulary(fresh)
             _urgent_contact(fresh)
             _booking_contact(fresh)
-            self._examples(fresh)
+            self.examples(fresh)
             fresh.lexical.warm()
             # The old generation is not closed: searches begun on it may still be reading.
             # It is freed when the last of them drops its reference.
@@ -352,8 +410,11 @@ class KnowledgeBase:
         rows = [signals.row(i) for i in best]
         clock.lap("fusion")
         hits = []
-        for rank, (i, p) in enumerate(zip(best, generation.passages_at(rows), strict=True), start=1):
-            highlight = p.sentence_texts()[signals.best_sentence(i)] if p.sentences else p.text
+        passages = generation.passages_at(rows)
+        words = coverage.query_weights(searched.expanded)
+        for rank, (i, p) in enumerate(zip(best, passages, strict=True), start=1):
+            texts = p.sentence_texts()
+            highlight = texts[signals.highlight(i, texts, words)] if p.sentences else p.text
             hits.append(
                 Hit(
                     rank,
@@ -370,7 +431,11 @@ class KnowledgeBase:
                 )
             )
         clock.lap("fetch")
-        return Ranking(searched, vector, hits, {signals.row(i): signals.at(i) for i in best})
+        sentences = {
+            row: (p.sentence_texts(), signals.statements[signals.offsets[i] : signals.offsets[i + 1]])
+            for i, row, p in zip(best, rows, passages, strict=True)
+        }
+        return Ranking(searched, vector, hits, {signals.row(i): signals.at(i) for i in best}, rows, sentences)
 
     def signals(self, query: str) -> Signals:
         """Every signal of every passage for the query (for tuning the weights)."""
@@ -464,5 +529,8 @@ class Ranking:
     vector: np.ndarray  # the query's vector, (dimension,) float32
     hits: list[Hit]
     signals: dict[int, dict[str, float]]  # passage row -> signal -> value
+    rows: list[int] = field(default_factory=list)  # passage row of each hit
+    #: passage row -> (its sentences, their cosines to the query; -1 for a non-statement)
+    sentences: dict[int, tuple[list[str], np.ndarray]] = field(default_factory=dict)
 
 

@@ -55,6 +55,23 @@ class Signals:
         mine = self.statements[self.offsets[i] : self.offsets[i + 1]]
         return int(np.argmax(mine)) if len(mine) else 0
 
+    def highlight(self, i: int, texts: list[str], words: dict[str, float]) -> int:
+        """Index within the passage at position ``i`` of the sentence to mark. Sentences are
+        scored in their window (the sentence before and after), so the best window's own
+        sentence may sit next to the answer: of it and its two neighbours, the one holding
+        most of the query's words (``words``: stem -> weight), the window's own on a tie."""
+        best = self.best_sentence(i)
+        mine = self.statements[self.offsets[i] : self.offsets[i + 1]]
+        near = [j for j in (best, best - 1, best + 1) if 0 <= j < len(texts) and (j == best or mine[j] > -1)]
+
+        def held(j: int) -> float:
+            from kb.index import lexical
+
+            stems = {lexical.stem(w) for w in lexical.words(texts[j])}
+            return sum(weight for stem, weight in words.items() if stem in stems)
+
+        return max(near, key=lambda j: (round(held(j), 6), j == best))
+
     def at(self, i: int) -> dict[str, float]:
         return {name: float(getattr(self, name)[i]) for name in SIGNAL_NAMES}
 

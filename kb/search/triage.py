@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,14 +77,49 @@ class WarningRules:
             found = self.matched_signs(nearest_example) or [UNNAMED_SIGN]
         return found
 
+    def named_signs(self, text: str) -> list[str]:
+        """Names of the warning signs whose phrases occur in ``text``, asked about or not."""
+        words = question_words(text)
+        return [name for name, phrases in self.signs if any(_match(p, words) for p in phrases)]
+
     def matched_signs(self, question: str) -> list[str]:
         """Names of the warning signs the rules' phrases find in the question."""
         words = question_words(question)
-        found = [name for name, phrases in self.signs if any(_match(p, words) for p in phrases)]
+        found = self.named_signs(question)
         asks = found and any(_match(p, words) for p in self.asking)
         if asks and not any(_match(p, words) for p in self.describing):
             return []  # asks about a symptom, describes none
         return found
+
+
+#: A sentence that tells the reader to act: call, come in, seek care.
+_ACT = re.compile(
+    r"\b(call|phone|contact|ring|seek|come in|get in touch|emergency|urgent(?:ly)?|immediately|right away|"
+    r"straight away|promptly|not normal|abnormal|warning signs?|signs? of infection)\b",
+    re.IGNORECASE,
+)
+#: A sentence that reassures: what it names is to be expected.
+_REASSURING = re.compile(r"\b(expected|normal|common|usual|typical|harmless|nothing to worry)\b", re.IGNORECASE)
+_NOT_REASSURING = re.compile(
+    r"\b(not|isn'?t|aren'?t|never|no longer|un)\s*(?:\w+\s+)?(expected|normal|common|usual|typical)\b|\babnormal\b",
+    re.IGNORECASE,
+)
+
+
+def warning_sentence(rules: WarningRules, sentences: Sequence[str], order: Sequence[int]) -> int | None:
+    """Of a passage's sentences, the one to mark for a question that describes warning
+    signs: among those that name a warning sign and do not reassure ("Clear oozing during
+    the first few days is expected"), one that also says to call or seek help first, then
+    the nearest the question (``order``: sentence indexes, nearest first). None when the
+    passage names no warning sign."""
+    naming = [
+        i
+        for i in order
+        if rules.named_signs(sentences[i])
+        and not (_REASSURING.search(sentences[i]) and not _NOT_REASSURING.search(sentences[i]))
+    ]
+    acting = [i for i in naming if _ACT.search(sentences[i])]
+    return (acting or naming or [None])[0]
 
 
 def question_words(text: str) -> list[str]:

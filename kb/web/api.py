@@ -17,6 +17,8 @@ class Passage(TypedDict):
     text: str
     highlight: str
     score: float
+    match: float
+    label: str
     source: str
     title: str
     page: int | None
@@ -29,6 +31,7 @@ class SearchResult(TypedDict):
     searched_for: list[str]
     answered: bool
     reason: str
+    confidence: float
     urgent: bool
     message: str
     took_ms: float
@@ -71,6 +74,7 @@ def answer_json(answer: Answer) -> SearchResult:
         "searched_for": list(answer.searched_for),
         "answered": answer.answered,
         "reason": answer.reason,
+        "confidence": round(answer.confidence, 4),
         "urgent": answer.urgent,
         "message": answer.message,
         "took_ms": round(answer.took_ms, 2),
@@ -80,6 +84,8 @@ def answer_json(answer: Answer) -> SearchResult:
                 "text": h.text,
                 "highlight": h.highlight,
                 "score": round(h.score, 4),
+                "match": round(h.match, 4),
+                "label": h.label,
                 "source": h.source,
                 "title": h.title,
                 "page": h.page,

@@ -73,10 +73,11 @@ class ClinicApp:
             searched_for (words added to the search: glossary terms and spelling fixes)
             answered (true when the passages answer the question; false when the documents do not cover it or it is small talk)
             reason (why: "covered"; "not_covered", the nearest passages still listed for reference only; or "small_talk", a greeting or thanks, with a friendly reply in message and no passages)
+            confidence (0 to 1: how sure the search is that the documents cover the question; answered is confidence at or above the threshold, the same whatever k is)
             urgent (true when the question describes warning signs after a treatment; message then starts with the clinic's urgent phone line)
             message (one to three sentences to pass on to the user)
             took_ms (milliseconds the search took)
-            passages (best first, each with rank, text, highlight: the sentence that answers best, score: 0 to 1 falling with rank, source: the document's path in documents/, title, page: for PDFs, section, passage_id)
+            passages (best first, each with rank, text, highlight: the sentence that answers best (its warning-sign sentence when urgent), score: 0 to 1 falling with rank, match: 0 to 1, how likely this passage answers the question, never rising with rank, label: "Strong match", "Good match" or "Weak match", or "Not an answer" for every passage when answered is false, source: the document's path in documents/, title, page: for PDFs, section, passage_id)
         """
         return answer_json(self.ask(question, k))
 

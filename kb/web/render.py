@@ -11,8 +11,6 @@ from kb.index.base import DocumentRecord
 from kb.search import NOT_COVERED, Answer, Hit
 from kb.web.document_files import STATE_LABELS, FileStatus
 
-#: How far above the threshold a score counts as a strong match.
-STRONG_MARGIN = 0.1
 #: Said to screen readers after a link that opens a new tab.
 NEW_TAB = '<span class="kb-sr"> (opens in a new tab)</span>'
 _KIND_LABELS = {"pdf": "PDF", "docx": "Word", "html": "Web page", "markdown": "Markdown", "text": "Text"}
@@ -61,28 +59,24 @@ def _paragraphs(markup: str) -> str:
     return "".join(f"<p>{part}</p>" for part in markup.split("\n\n") if part.strip())
 
 
-def relevance(score: float, threshold: float) -> tuple[str, int]:
-    """A label and a 5-100 bar width for a hit's score, both read against the threshold
-    at which the documents count as answering: below it "Weak match"; the bar grows
-    with the score, so it falls with rank as the scores do."""
-    if score >= threshold + STRONG_MARGIN:
-        label = "Strong match"
-    elif score >= threshold:
-        label = "Good match"
-    else:
-        label = "Weak match"
-    # The threshold sits at 40% of the bar; STRONG_MARGIN * 2 above it fills the bar.
-    width = 40 + (score - threshold) * 60 / (2 * STRONG_MARGIN)
-    return label, max(5, min(100, round(width)))
+#: A card's label -> its bar's colour class: green only for a passage of an answered
+#: question that is likely to answer it.
+BAR_CLASSES = {"Strong match": "kb-bar-strong", "Good match": "kb-bar-good", "Weak match": "kb-bar-weak"}
 
 
-def card_html(hit: Hit, query: str, threshold: float, answered: bool = True) -> str:
+def relevance(hit: Hit) -> tuple[str, int, str]:
+    """A card's label, bar width (5-100) and bar class, from the hit's match: the same
+    calibrated probability the covered / not-covered decision reads, so the card never
+    disagrees with the answer, and never rises as rank falls (``KnowledgeBase.answer``)."""
+    label = hit.label or "Not an answer"
+    return label, max(5, min(100, round(hit.match * 100))), BAR_CLASSES.get(label, "kb-bar-none")
+
+
+def card_html(hit: Hit, query: str) -> str:
     """One result card. ``query`` is the question as searched (with any added words). The
-    passages of a question the documents don't cover are shown for reference, never as a
-    match."""
-    label, width = relevance(hit.score, threshold)
-    if not answered:
-        label, width = "Not a match", min(width, 35)
+    passages of a question the documents don't cover are shown for reference, labelled
+    "Not an answer" with a grey bar."""
+    label, width, bar = relevance(hit)
     where = [escape(hit.title)]
     if hit.page:
         where.append(f"page {hit.page}")
@@ -94,8 +88,8 @@ def card_html(hit: Hit, query: str, threshold: float, answered: bool = True) -> 
         f'<a class="kb-source" href="{escape(view_url(hit.source, hit.passage_id))}" target="_blank" rel="noopener">'
         f"{' · '.join(where)}{NEW_TAB}</a>"
         # The bar draws the label's words; screen readers read the label alone.
-        f'<span class="kb-relevance" title="score {hit.score:.2f}">{label}'
-        f'<span class="kb-bar" aria-hidden="true"><span style="width:{width}%"></span></span></span></div>'
+        f'<span class="kb-relevance" title="{hit.match:.0%} likely to answer">{escape(label)}'
+        f'<span class="kb-bar {bar}" aria-hidden="true"><span style="width:{width}%"></span></span></span></div>'
         f'<div class="kb-text">{passage_html(hit, query)}</div>'
         f'<div class="kb-file">{escape(hit.source)}</div></article>'
     )

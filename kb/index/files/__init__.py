@@ -27,6 +27,7 @@ from kb.index.base import (
     heading_texts,
     now_iso,
     sentence_table,
+    sentence_windows,
 )
 from kb.index.files.cache import EmbeddingCache
 from kb.index.files.checks import append_record, latest_records
@@ -153,5 +154,6 @@ __all__ = [
     "prune_generations",
     "remove_leftovers",
     "sentence_table",
+    "sentence_windows",
     "write_generation",
 ]

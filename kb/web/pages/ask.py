@@ -35,7 +35,7 @@ def ask_tab(app: ClinicApp) -> None:
         for passage in answer["passages"]:
             hit = _hit_from_json(passage)
             searched = " ".join([answer["question"], *answer.get("searched_for", [])])
-            card = render.card_html(hit, searched, app.settings.min_score, answer["answered"])
+            card = render.card_html(hit, searched)
             gr.HTML(card, elem_classes=["kb-card-wrap"])
             with gr.Row():
                 for label, vote in (("Helpful", "helpful"), ("Not helpful", "not helpful")):
@@ -77,4 +77,6 @@ def _hit_from_json(p: dict) -> Hit:
         0,
         0,
         p["highlight"],
+        p.get("match", 0.0),
+        p.get("label", ""),
     )
