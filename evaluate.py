@@ -350,7 +350,7 @@ def fit_decline(args: argparse.Namespace, clinic: list[Collection], embedder: Em
     for collection in clinic:
         kb = collection_kb(collection, args, embedder)
         tables[collection.name] = decline.feature_table(kb, load_collection(collection))
-    record = decline.fit(tables)
+    record = decline.fit(tables, embedder.model_id)
     print(json.dumps(record, indent=2))
     return 0
 

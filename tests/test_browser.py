@@ -59,6 +59,13 @@ def test_asking_shows_result_cards_with_source_and_page(page) -> None:
     expect(first.locator("mark").first).to_be_visible()
     href = first.locator(".kb-source").get_attribute("href")
     assert href.startswith("/view/aftercare-day-by-day.pdf?passage=") and href.endswith("#passage")
+    # The first card of an answered question is a match with a green bar; labels never
+    # rise as rank falls.
+    labels = [label.strip() for label in page.locator(".kb-relevance").all_inner_texts()]
+    order = ["Strong match", "Good match", "Weak match"]
+    assert labels[0] in order[:2] and [order.index(label) for label in labels] == sorted(order.index(x) for x in labels)
+    color = first.locator(".kb-bar span").evaluate("s => getComputedStyle(s).backgroundColor")
+    assert color == "rgb(60, 154, 107)"
     page.screenshot(path=str(ARTIFACTS / "ask.png"))
 
 
@@ -76,8 +83,11 @@ def test_off_topic_question_says_not_covered(page) -> None:
     expect(page.locator(".kb-not-covered")).to_contain_text("don't cover this", timeout=30_000)
     # It points to the clinic's line for questions, as the documents state it.
     expect(page.locator(".kb-not-covered")).to_contain_text("Ask the clinic: Main phone")
-    for label in page.locator(".kb-relevance").all_inner_texts():
-        assert label.startswith("Not a match")
+    labels = page.locator(".kb-relevance").all_inner_texts()
+    assert labels and all(label.strip() == "Not an answer" for label in labels)
+    # No card of a declined answer says "match" or draws its bar green.
+    bars = page.locator(".kb-bar span").evaluate_all("spans => spans.map(s => getComputedStyle(s).backgroundColor)")
+    assert bars and "rgb(60, 154, 107)" not in bars
     page.screenshot(path=str(ARTIFACTS / "not-covered.png"))
 
 

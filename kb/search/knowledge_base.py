@@ -112,7 +112,7 @@ class KnowledgeBase:
             raise
         self.embedder = embedder or Embedder.for_settings(settings)
         self._generation = generation
-        self._decline_model = coverage.NotCovered.load()
+        self._decline_model = coverage.NotCovered.load(settings.model)
         self._swap = threading.Lock()
         self._examples_lock = threading.Lock()
         self._example_cache: dict[tuple[str, ...], np.ndarray] = {}
