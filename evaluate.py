@@ -57,7 +57,17 @@ CONFIGS: dict[str, dict[str, object]] = {
         "weight_sentence": 0.1,
         "weight_lexical": 0.4,
     },
+    "hybrid, sentences embedded alone": {"sentence_window": 0},
+    "hybrid before issue 21 (sentences alone, 0.5 passage, 0.1 sentence, 0.4 keywords)": {
+        "sentence_window": 0,
+        "weight_passage": 0.5,
+        "weight_sentence": 0.1,
+        "weight_lexical": 0.4,
+    },
 }
+#: Settings that change what is ingested: a configuration with one is searched in an index
+#: of its own, built beside the collection's.
+INGEST_SETTINGS = ("sentence_window",)
 #: What each table compares by default: the chosen search and the two it fuses.
 DEFAULT_CONFIGS = ("hybrid", "dense", "lexical")
 #: k values whose answers must agree on "answered".
@@ -79,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "eval", help="where indexes are kept")
     parser.add_argument("--model", help="embedding model (a local sentence-transformers folder)")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
-    parser.add_argument("--configs", help="semicolon-separated names from: " + "; ".join(CONFIGS))
+    parser.add_argument("--configs", help='"all", or semicolon-separated names from: ' + "; ".join(CONFIGS))
     parser.add_argument("--beir", action="store_true", help="add SciFact and NFCorpus (when in --shared)")
     parser.add_argument("--scifact", type=Path, help="a BEIR SciFact folder (as --beir, for this one)")
     parser.add_argument("--nfcorpus", type=Path, help="a BEIR NFCorpus folder (as --beir, for this one)")
@@ -98,7 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_warnings_only()
-    names = args.configs.split(";") if args.configs else list(DEFAULT_CONFIGS)
+    names = (
+        list(CONFIGS)
+        if args.configs == "all"
+        else args.configs.split(";")
+        if args.configs
+        else list(DEFAULT_CONFIGS)
+    )
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         print(f"error: unknown configuration {unknown}; choose from {', '.join(CONFIGS)}", file=sys.stderr)
@@ -114,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_decline:
         return fit_decline(args, clinic, embedder)
     splits = ["dev", "test"] if args.split == "all" else [args.split]
-    loaded = {c.name: (collection_kb(c, args, embedder), load_collection(c)) for c in clinic}
-    for name, (kb, questions) in loaded.items():
-        for qid, expected in evaluation.missing_labels(kb, questions):
+    loaded = {
+        c.name: Loaded(c, collection_kb(c, args, embedder), load_collection(c), args, embedder)
+        for c in clinic
+    }
+    for name, entry in loaded.items():
+        for qid, expected in evaluation.missing_labels(entry.kb, entry.questions):
             print(
                 f"warning: {name} {qid}: {expected.contains!r} is in no passage of {expected.source}",
                 file=sys.stderr,
@@ -127,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             print(clinic_table(loaded, names, split, args.failures))
         print(k_line(loaded, names[0]))
         if "sample" in loaded:
-            print(warning_table(loaded["sample"][0], splits, loaded["sample"][1]))
+            print(warning_table(loaded["sample"].kb, splits, loaded["sample"].questions))
     for name, folder in beirs.items():
         print(beir_table(name, folder, "test", args.cache, embedder, names))
     return 0
@@ -160,57 +179,114 @@ def chosen_collections(args: argparse.Namespace) -> tuple[list[Collection], dict
     return clinic, {n: f for n, f in beirs.items() if (f / "corpus.jsonl").is_file()}
 
 
+class Loaded:
+    """A collection, its knowledge base and questions, and the knowledge bases of the
+    configurations that ingest it otherwise (built on first use)."""
+
+    def __init__(
+        self, collection: Collection, kb: KnowledgeBase, questions, args, embedder: Embedder
+    ) -> None:
+        self.collection, self.kb, self.questions = collection, kb, questions
+        self._args, self._embedder = args, embedder
+        self._variants: dict[tuple, KnowledgeBase] = {}
+        self._listed: set[str] | None = None
+
+    def configured(self, name: str) -> KnowledgeBase:
+        changes = CONFIGS[name]
+        ingested = {k: v for k, v in changes.items() if k in INGEST_SETTINGS}
+        searched = {k: v for k, v in changes.items() if k not in INGEST_SETTINGS}
+        if not ingested:
+            return self.kb.configured(**searched)
+        key = tuple(sorted(ingested.items()))
+        if key not in self._variants:
+            self._variants[key] = collection_kb(self.collection, self._args, self._embedder, **ingested)
+        return self._variants[key].configured(**searched)
+
+    def in_list_items(self) -> set[str]:
+        """Ids of the answerable questions whose every labelled answer lies in one list item."""
+        if self._listed is None:
+            self._listed = evaluation.answered_in_list_items(self.questions, self.collection.documents)
+        return self._listed
+
+
 def collections_line(loaded: dict) -> str:
     parts = [
-        f"{name}: {kb.generation.passage_count} passages from {len(kb.documents())} documents, "
-        f"{len(questions)} questions"
-        for name, (kb, questions) in loaded.items()
+        f"{name}: {v.kb.generation.passage_count} passages from {len(v.kb.documents())} documents, "
+        f"{len(v.questions)} questions"
+        for name, v in loaded.items()
     ]
     return "Collections: " + "; ".join(parts) + "\n"
 
 
 def clinic_table(loaded: dict, names: list[str], split: str, failures: bool) -> str:
-    """Every configuration on every collection, one row each, and their macro average."""
+    """A table per collection, a row per configuration; then their macro average, and the
+    questions answered only in list items."""
+    header = [
+        "| configuration | answerable | R@1 | R@3 | R@5 | MRR@10 | nDCG@10 | covered declined "
+        "| near declined | far declined | small talk |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    tables: dict[str, list[str]] = {collection: [] for collection in loaded}
+    averages, listed_rows, notes = [], [], []
+    for name in names:
+        figures = {}
+        for collection, entry in loaded.items():
+            chosen = [q for q in entry.questions if q.split == split]
+            outcomes = evaluation.run(entry.configured(name), chosen)
+            figures[collection] = evaluation.figures(outcomes)
+            tables[collection].append(row(name, figures[collection]))
+            listed = entry.in_list_items()
+            listed_rows.append(
+                group_row(
+                    name, collection, evaluation.figures(o for o in outcomes if o.question.id in listed)
+                )
+            )
+            if failures:
+                notes += failure_lines(name, collection, outcomes)
+        averages.append(row(name, macro(figures.values())))
     lines = [
         f"### {split}",
         "",
         "Declined at the not-covered model's own threshold (fit on the dev splits of every collection).",
-        "",
-        "| configuration | collection | answerable | R@1 | R@3 | R@5 | MRR@10 | nDCG@10 | covered declined "
-        "| near declined | far declined | small talk |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    notes = []
-    for name in names:
-        figures = {}
-        for collection, (kb, questions) in loaded.items():
-            configured = kb.configured(**CONFIGS[name])
-            chosen = [q for q in questions if q.split == split]
-            outcomes = evaluation.run(configured, chosen)
-            f = evaluation.figures(outcomes)
-            figures[collection] = f
-            lines.append(row(name, collection, f))
-            if failures:
-                missed = [o for o in outcomes if o.question.kind == "answerable" and (o.rank or 99) > 3]
-                missed += [o for o in outcomes if o.question.kind == "answerable" and not o.answered]
-                missed += [o for o in outcomes if o.question.kind in ("near", "far") and o.answered]
-                notes.append(f"\n{name}, {collection}: missed (not in the top 3, declined, or not declined)")
-                notes += [
-                    f"  [{o.question.id}] {o.question.kind} {o.question.question[:120]!r} -> {o.top} "
-                    f"(rank {o.rank}, answered {o.answered}, confidence {o.confidence:.2f})"
-                    for o in dict.fromkeys(missed)
-                ]
-        if len(figures) > 1:
-            lines.append(row(name, "**macro average**", macro(figures.values())))
+    for collection, rows in tables.items():
+        lines += ["", f"#### {collection}", "", *header, *rows]
+    if len(loaded) > 1:
+        lines += ["", "#### macro average (each collection counts the same)", "", *header, *averages]
+    lines += [
+        "",
+        "#### Questions whose every labelled answer is one item of a list",
+        "",
+        "| configuration | collection | questions | R@3 | MRR@10 |",
+        "|---|---|---|---|---|",
+        *listed_rows,
+    ]
     return "\n".join(lines + notes) + "\n"
 
 
-def row(name: str, collection: str, f: evaluation.Figures) -> str:
-    def cell(value: float) -> str:
+def failure_lines(name: str, collection: str, outcomes) -> list[str]:
+    missed = [o for o in outcomes if o.question.kind == "answerable" and (o.rank or 99) > 3]
+    missed += [o for o in outcomes if o.question.kind == "answerable" and not o.answered]
+    missed += [o for o in outcomes if o.question.kind in ("near", "far") and o.answered]
+    return [f"\n{name}, {collection}: missed (not in the top 3, declined, or not declined)"] + [
+        f"  [{o.question.id}] {o.question.kind} {o.question.question[:120]!r} -> {o.top} "
+        f"(rank {o.rank}, answered {o.answered}, confidence {o.confidence:.2f})"
+        for o in dict.fromkeys(missed)
+    ]
+
+
+def group_row(name: str, collection: str, f: evaluation.Figures) -> str:
+    if not f.answerable:
+        return f"| {name} | {collection} | 0 | — | — |"
+    return f"| {name} | {collection} | {f.answerable} | {f.recall[3]:.3f} | {f.mrr:.3f} |"
+
+
+def row(name: str, f: evaluation.Figures) -> str:
+    def cell(value: float | None) -> str:
         return "—" if value is None or math.isnan(value) else f"{value:.3f}"
 
     return (
-        f"| {name} | {collection} | {f.answerable} | {cell(f.recall.get(1))} | {cell(f.recall.get(3))} | "
+        f"| {name} | {f.answerable} | {cell(f.recall.get(1))} | {cell(f.recall.get(3))} | "
         f"{cell(f.recall.get(5))} | {cell(f.mrr)} | {cell(f.ndcg)} | {cell(f.wrongly_declined)} | "
         f"{cell(f.declined_near if f.unanswerable else math.nan)} | "
         f"{cell(f.declined_far if f.unanswerable else math.nan)} | {cell(f.small_talk if f.chat else math.nan)} |"
@@ -240,8 +316,8 @@ def macro(figures) -> evaluation.Figures:
 def k_line(loaded: dict, name: str) -> str:
     """How many questions get another "answered" with another k (should be none)."""
     parts = []
-    for collection, (kb, questions) in loaded.items():
-        configured = kb.configured(**CONFIGS[name])
+    for collection, entry in loaded.items():
+        configured, questions = entry.configured(name), entry.questions
         changed = sum(
             len({configured.answer(q.question, k, leave_out=True).answered for k in K_VALUES}) > 1
             for q in questions
@@ -282,41 +358,53 @@ def beir_table(
         "| configuration | nDCG@10 | R@50 |",
         "|---|---|---|",
     ]
+    variants: dict[tuple, KnowledgeBase] = {(): kb}
     for name in names:
-        result = beir.evaluate(kb.configured(**CONFIGS[name]), data)
+        ingested = tuple(sorted((k, v) for k, v in CONFIGS[name].items() if k in INGEST_SETTINGS))
+        if ingested not in variants:
+            variants[ingested] = beir_kb(title.lower(), folder, split, cache, embedder, **dict(ingested))[0]
+        searched = {k: v for k, v in CONFIGS[name].items() if k not in INGEST_SETTINGS}
+        result = beir.evaluate(variants[ingested].configured(**searched), data)
         lines.append(f"| {name} | {result['nDCG@10']:.3f} | {result['R@50']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
-def collection_kb(collection: Collection, args: argparse.Namespace, embedder: Embedder) -> KnowledgeBase:
-    """The collection ingested in its own cache folder. The sample set's questions are its
-    golden questions (shipped with it); other collections have none, as a new clinic has none."""
+def collection_kb(
+    collection: Collection, args: argparse.Namespace, embedder: Embedder, **ingested: object
+) -> KnowledgeBase:
+    """The collection ingested in its own cache folder (``ingested``: settings it is ingested
+    with, in a folder of their own). The sample set's questions are its golden questions
+    (shipped with it); other collections have none, as a new clinic has none."""
+    suffix = "".join(f"-{k}-{v}" for k, v in sorted(ingested.items()))
     settings = Settings(
         documents_dir=collection.documents,
-        index_dir=args.cache / _index_name(collection.name, embedder),
+        index_dir=args.cache / _index_name(collection.name + suffix, embedder),
         glossary=args.glossary,
         golden_questions=collection.questions
         if collection.name == "sample"
         else args.cache / "no-golden-questions",
         model=embedder.model_id,
+        **ingested,
     )
-    return _built(settings, collection.name, embedder)
+    return _built(settings, (collection.name + suffix).replace("-", "_"), embedder)
 
 
 def beir_kb(
-    name: str, folder: Path, split: str, cache: Path, embedder: Embedder
+    name: str, folder: Path, split: str, cache: Path, embedder: Embedder, **ingested: object
 ) -> tuple[KnowledgeBase, beir.BeirSet]:
     data = beir.load_beir(folder, split)
     home = cache / f"{name}-{beir.corpus_fingerprint(data.corpus)}"
     beir.write_corpus(data.corpus, home / "documents")
+    suffix = "".join(f"-{k}-{v}" for k, v in sorted(ingested.items()))
     settings = Settings(
         documents_dir=home / "documents",
-        index_dir=home / _index_name("index", embedder),
+        index_dir=home / _index_name("index" + suffix, embedder),
         glossary=home / "none",
         golden_questions=home / "none",
         model=embedder.model_id,
+        **ingested,
     )
-    return _built(settings, name, embedder), data
+    return _built(settings, (name + suffix).replace("-", "_"), embedder), data
 
 
 def _built(settings: Settings, name: str, embedder: Embedder) -> KnowledgeBase:

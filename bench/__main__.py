@@ -31,6 +31,7 @@ BENCHMARKS = {
     "scale": "bench.bench_scale",
     "search_scale": "bench.bench_search_scale",
     "postgres": "bench.bench_postgres",
+    "models": "bench.bench_models",
 }
 #: Arguments each benchmark gets in a full run: BM25 at scale is measured by search_scale.
 FULL = {"load": ["--seconds", "10"], "scale": ["--skip-lexical"]}

@@ -29,6 +29,7 @@ ENV_VARS = {
     "KB_FULL_SCAN_PASSAGES": "full_scan_passages",
     "KB_PASSAGE_TOKENS": "passage_tokens",
     "KB_OVERLAP_SENTENCES": "overlap_sentences",
+    "KB_SENTENCE_WINDOW": "sentence_window",
     "KB_BATCH_SIZE": "batch_size",
     "KB_SEARCH_MODE": "search_mode",
     "KB_MIN_SCORE": "min_score",
@@ -89,6 +90,10 @@ class Settings:
     passage_tokens: int = 200
     #: Sentences repeated at the start of the next passage of the same section.
     overlap_sentences: int = 1
+    #: Sentences on each side embedded with a sentence (with its title and section), so
+    #: one item of a list is found in its context; 0 embeds the sentence alone. Changing it
+    #: re-embeds every sentence at the next ingest.
+    sentence_window: int = 1
     batch_size: int = 32
     #: "hybrid" scores passages on a weighted sum of four signals (the weights below);
     #: "dense" on the passage vector alone, "lexical" on BM25 alone; "rrf" fuses the
@@ -212,6 +217,8 @@ class Settings:
                 raise ValueError(f"{name} must be a postgresql:// URL (e.g. postgresql://kb_app@db/clinic).")
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", self.pg_schema):
             raise ValueError(f"pg_schema {self.pg_schema!r}: use lower-case letters, digits and _ (e.g. kb).")
+        if not 0 <= self.sentence_window <= 5:
+            raise ValueError(f"sentence_window {self.sentence_window}: use 0 (the sentence alone) to 5.")
         if self.search_mode not in SEARCH_MODES:
             raise ValueError(f"search_mode {self.search_mode!r}: use one of {', '.join(SEARCH_MODES)}.")
 

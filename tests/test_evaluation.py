@@ -161,3 +161,100 @@ def test_golden_questions_warn_when_quality_falls(
     with open(built.index_dir / "golden.jsonl", "a", encoding="utf-8") as history:
         history.write('{"generation": "g9", "recall_at')
     assert golden.check(kb, path).previous["generation"] == kb.generation.name
+
+
+# --- the collections measured: added labels by position, the shared ones, the decline fit ---
+
+
+def small_collection(folder: Path) -> Path:
+    """A collection folder as ../shared/clinic-collections lays one out."""
+    (folder / "docs").mkdir(parents=True)
+    (folder / "docs" / "faq.md").write_text(
+        "# FAQ\n\n## Downtime\n\nMost people go back to work after three to five days.\n", encoding="utf-8"
+    )
+    rows = [
+        {"id": "q1", "question": "When can I go back to work?", "split": "dev", "kind": "answerable",
+         "answers": [{"source": "faq.md", "contains": "three to five days"}]},
+        {"id": "q2", "question": "How much is Botox?", "split": "test", "kind": "near", "answers": []},
+    ]  # fmt: skip
+    (folder / "questions.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return folder
+
+
+def test_an_added_label_names_its_phrase_by_position_and_is_refused_once_the_text_moves(
+    tmp_path: Path,
+) -> None:
+    from kb.quality.collections import Collection, label_for, load_collection
+
+    folder = small_collection(tmp_path / "clinic")
+    collection = Collection(
+        "clinic", folder / "docs", folder / "questions.jsonl", tmp_path / "additions.jsonl"
+    )
+    label = {**label_for(collection, "faq.md", "Most people go back to work"), "pooled": True}
+    assert "Most people" not in json.dumps(label)  # by position and hash, never the words
+    own = {"id": "x1", "question": "days off work?", "split": "dev", "kind": "answerable", "answers": [label]}
+    collection.additions.write_text(
+        json.dumps({"id": "q1", "answers": [label]}) + "\n" + json.dumps(own) + "\n"
+    )
+    questions = {q.id: q for q in load_collection(collection)}
+    assert [a.contains for a in questions["q1"].answers] == [
+        "three to five days",
+        "most people go back to work",
+    ]
+    assert questions["x1"].split == "dev" and questions["x1"].answers[0].source == "faq.md"
+    # The document changes under the label: loading says which label to judge again.
+    (folder / "docs" / "faq.md").write_text("# FAQ\n\nNew opening.\n\n## Downtime\n\nMost people go back.\n")
+    with pytest.raises(ValueError, match=r"additions.jsonl, line 1: the label's phrase in faq.md has moved"):
+        load_collection(collection)
+    collection.additions.write_text(json.dumps({"id": "nope", "answers": []}) + "\n")
+    with pytest.raises(ValueError, match="questions the collection does not have"):
+        load_collection(collection)
+
+
+@pytest.mark.skipif(
+    not (ROOT.parent / "shared" / "clinic-collections").is_dir(), reason="../shared is absent"
+)
+def test_the_shared_collections_load_with_every_added_label_in_place() -> None:
+    from kb.quality.collections import CLINIC, clinic_collection, load_collection
+
+    for name in CLINIC[1:]:
+        questions = load_collection(clinic_collection(name))
+        assert {q.split for q in questions} == {"dev", "test"}
+        own = [q for q in questions if q.id.split("-")[0].endswith("x")]
+        assert own and all(q.split == "dev" for q in own)  # this project's questions are never test
+        assert sum(len(q.answers) for q in questions) > len(questions)
+
+
+def test_the_decline_fit_keeps_each_collections_covered_questions_and_reports_the_one_left_out() -> None:
+    import numpy as np
+
+    from kb.quality import decline
+    from kb.search.coverage import FEATURES
+
+    rng = np.random.default_rng(0)
+
+    def table(shift: float, n: int = 200) -> decline.Table:
+        covered = np.arange(n) % 3 != 0
+        x = rng.normal(size=(n, len(FEATURES))) + np.where(covered, 1.0, -1.0)[:, None] + shift
+        kinds = tuple("answerable" if c else "near" for c in covered)
+        return decline.Table(x, covered, kinds, tuple("dev" if i % 2 else "test" for i in range(n)))
+
+    tables = {"a": table(0.0), "b": table(0.5), "c": table(-0.5)}
+    fit = decline.fit_tables(tables)
+    for t in tables.values():  # every collection's dev split keeps its covered questions
+        assert decline.declined(fit, t, "dev")["covered"] <= decline.MAX_WRONGLY_DECLINED
+    left_out = decline.leave_one_out(tables)
+    assert set(left_out) == {"a", "b", "c"} and all(0.0 <= v["near"] <= 1.0 for v in left_out.values())
+
+
+@pytest.mark.slow
+def test_evaluate_measures_a_collection_of_ones_own(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import evaluate
+
+    folder = small_collection(tmp_path / "clinic")
+    args = ["--questions", str(folder / "questions.jsonl"), "--documents", str(folder / "docs")]
+    assert evaluate.main([*args, "--cache", str(tmp_path / "cache"), "--configs", "hybrid;dense"]) == 0
+    out = capsys.readouterr().out
+    assert "#### custom" in out and "| hybrid | 1 | 1.000 |" in out and "| dense | 1 |" in out
+    assert "Questions whose 'answered' changes with k = 1, 5, 20 (hybrid): custom 0 of 2" in out
+    assert evaluate.main([*args, "--configs", "no such"]) == 2

@@ -483,9 +483,10 @@ def heading_text(title: str, section: str | None) -> str:
     return f"{title}: {section}" if section and section != title else title
 
 
-def sentence_windows(passages: Sequence[Passage]) -> list[str]:
+def sentence_windows(passages: Sequence[Passage], width: int = 1) -> list[str]:
     """What the model sees of each sentence, in sentence-vector order: the passage's heading
-    (title and section), then the sentence with the one before and after it in the passage.
+    (title and section), then the sentence with ``width`` sentences before and after it in
+    the passage (``width`` 0: the sentence alone, without its heading).
 
     A sentence is scored in its context, so one item of a long list ("You will not cleanse
     the skin or shower for the first 24 hours") is found by a question about it ("can I wash
@@ -494,9 +495,12 @@ def sentence_windows(passages: Sequence[Passage]) -> list[str]:
     alone."""
     out = []
     for passage in passages:
-        heading = _heading(passage)
         texts = passage.sentence_texts()
-        out += [f"{heading}\n{' '.join(texts[max(i - 1, 0) : i + 2])}" for i in range(len(texts))]
+        if not width:
+            out += texts
+            continue
+        heading = _heading(passage)
+        out += [f"{heading}\n{' '.join(texts[max(i - width, 0) : i + width + 1])}" for i in range(len(texts))]
     return out
 
 

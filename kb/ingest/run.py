@@ -160,7 +160,7 @@ def _ingest(
             if previous is not None:
                 previous.close()
         texts = [p.embedding_text for p in passages]
-        sentences = sentence_windows(passages)
+        sentences = sentence_windows(passages, settings.sentence_window)
         headings = heading_texts(passages)
         (vectors, sentence_vectors, heading_vectors), embedded = _vectors_for(
             [texts, sentences, headings], settings, embedder, backend, queue, rebuild, tick
@@ -239,7 +239,7 @@ def _chunking(settings: Settings) -> dict:
         "chunker_version": CHUNKER_VERSION,
         # What the model sees of a sentence (kb.index.base.sentence_windows); another value
         # re-reads and re-embeds every document.
-        "sentence_text": "window of 3, with the heading",
+        "sentence_window": settings.sentence_window,
     }
 
 

@@ -241,6 +241,27 @@ def by_document_type(outcomes: Iterable[Outcome]) -> dict[str, Figures]:
     return {kind: figures(group) for kind, group in sorted(groups.items())}
 
 
+def answered_in_list_items(questions: Sequence[Question], documents_dir: Path) -> set[str]:
+    """Ids of the answerable questions whose every labelled answer lies inside one item of
+    a list, as the reader reads the document: the answers a passage of a long list hides."""
+    from kb.reading.documents import read_document
+
+    items: dict[str, list[str]] = {}
+
+    def listed(answer: Expected) -> bool:
+        if answer.source not in items:
+            try:
+                document = read_document(Path(documents_dir) / answer.source, Path(documents_dir))
+            except Exception:  # a document that no longer reads has no list items to find
+                items[answer.source] = []
+            else:
+                items[answer.source] = [normalize(b.text) for b in document.blocks if b.role == "item"]
+        phrase = normalize(answer.contains)
+        return any(phrase in item for item in items[answer.source])
+
+    return {q.id for q in questions if q.kind == "answerable" and q.answers and all(listed(a) for a in q.answers)}
+
+
 def calibrate(outcomes: Sequence[Outcome], max_wrongly_declined: float = 0.05) -> float:
     """The highest threshold on the answers' confidence that declines no more than
     ``max_wrongly_declined`` of the answerable questions: the operating point that keeps

@@ -145,7 +145,7 @@ class KnowledgeBase:
             return self._small_talk(query.strip(), clock)
         ranking = self.explain(query, max(k, coverage.DEPTH), clock)
         question = query.strip()
-        confidence, answered, matches = self._covered(question, ranking, leave_out)
+        confidence, answered, matches = self._covered(question, ranking, k, leave_out)
         rules = self.rules  # one set of rules for the whole answer, even if a refresh swaps them
         signs = rules.matched_signs(question)
         if not signs and rules.urgent_examples:
@@ -162,7 +162,7 @@ class KnowledgeBase:
                 match=match,
                 label=self.match_label(match, answered),
             )
-            for hit, match in zip(ranking.hits[:k], matches, strict=False)
+            for hit, match in zip(ranking.hits[:k], matches, strict=True)
         ]
         clock.lap("triage")
         parts = []
@@ -201,12 +201,14 @@ class KnowledgeBase:
         """The model that decides "not covered", or None when the best score decides."""
         return self._decline_model if self.settings.decline == "model" else None
 
-    def _covered(self, question: str, ranking: Ranking, leave_out: bool = False) -> tuple[float, bool, list[float]]:
+    def _covered(
+        self, question: str, ranking: Ranking, k: int, leave_out: bool = False
+    ) -> tuple[float, bool, list[float]]:
         """How sure the search is that the documents cover the question, the decision, and
-        each hit's match: the confidence for the first hit; for each later one, the chance
-        that the documents cover the question and that passage answers it, never above the
-        hit before it."""
-        hits = ranking.hits
+        the first ``k`` hits' matches: the confidence for the first hit; for each later one,
+        the chance that the documents cover the question and that passage answers it, never
+        above the hit before it."""
+        hits = ranking.hits[:k]
         if not hits:
             return 0.0, False, []
         model = self.decline_model
@@ -217,7 +219,7 @@ class KnowledgeBase:
         confidence = model.probability(values)
         matches = [confidence]
         words = self._question_words(ranking)
-        for hit, row in zip(hits[1:], ranking.rows[1:], strict=True):
+        for hit, row in zip(hits[1:], ranking.rows[1:k], strict=True):
             alone = coverage.passage_features(words, hit, {row: ranking.signals[row]}, self._generation, hits[0].score)
             matches.append(min(matches[-1], confidence * model.answers(alone)))
         return confidence, confidence >= model.threshold, matches
@@ -276,14 +278,21 @@ class KnowledgeBase:
         return coverage.Examples(key, vectors, np.array(covered, dtype=bool))
 
     def _warning_highlight(self, rules: triage.WarningRules, hit: Hit, ranking: Ranking) -> str:
-        """The hit's sentence about warning signs, nearest the question first; else its highlight."""
+        """For a question that describes warning signs: the hit's sentence about them,
+        nearest the question first; in a passage with none, its highlight unless that
+        reassures ("…is expected"), then its nearest sentence that does not."""
         sentences = ranking.sentences.get(ranking.rows[hit.rank - 1])
         if not sentences:
             return hit.highlight
         texts, cosines = sentences
         order = sorted(range(len(texts)), key=lambda i: -cosines[i])
         found = triage.warning_sentence(rules, texts, order)
-        return texts[found] if found is not None else hit.highlight
+        if found is not None:
+            return texts[found]
+        if not triage.reassures(hit.highlight):
+            return hit.highlight
+        calm = next((i for i in order if not triage.reassures(texts[i])), None)
+        return texts[calm] if calm is not None else hit.highlight
 
     def _small_talk(self, question: str, clock: Clock) -> Answer:
         examples = " ".join(f"“{q}”" for q in smalltalk.EXAMPLE_QUESTIONS[:3])

@@ -25,11 +25,13 @@ GAP_WORDS = 6
 FUZZY_LETTERS = 7
 _ASKING, _DESCRIBING = "asking", "describing"
 _URGENT_EXAMPLES, _CALM_EXAMPLES = "urgent examples", "not urgent examples"
+#: Texts whose warning signs each set of rules remembers.
+_NAMED_CACHE = 20_000
 #: The notice's name for a warning sign found by likeness to an example alone.
 UNNAMED_SIGN = "symptoms that need a check"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: hashed on every lookup of matches' cache
 class _Word:
     options: tuple[str, ...]
     prefix: bool  # "blister*": any ending
@@ -82,6 +84,42 @@ class WarningRules:
         words = question_words(text)
         return [name for name, phrases in self.signs if any(_match(p, words) for p in phrases)]
 
+    def named_in_document(self, text: str) -> list[str]:
+        """``named_signs`` of a document's sentence, as it is spelled: only the phrases
+        whose first word is in it are tried, and each text is remembered, since the same
+        sentences come back answer after answer (a question's own words may be misspelled,
+        so ``named_signs`` tries every phrase)."""
+        cache = self.__dict__.setdefault("_named", {})
+        found = cache.get(text)
+        if found is None:
+            words = question_words(text)
+            exact, prefixes, phrases = self._first_words()
+            present = set(words)
+            tried = set().union(*(exact.get(w, ()) for w in present))
+            tried |= {i for option, ids in prefixes if any(w.startswith(option) for w in present) for i in ids}
+            found = list(dict.fromkeys(phrases[i][0] for i in sorted(tried) if _match(phrases[i][1], words)))
+            if len(cache) >= _NAMED_CACHE:
+                cache.clear()
+            cache[text] = found
+        return list(found)
+
+    def _first_words(self):
+        """(exact first word -> phrase numbers, [(prefix, phrase numbers)], [(sign, phrase)])."""
+        index = self.__dict__.get("_first")
+        if index is None:
+            phrases = [(name, phrase) for name, group in self.signs for phrase in group if phrase]
+            exact: dict[str, set[int]] = {}
+            prefixes: dict[str, set[int]] = {}
+            for i, (_, phrase) in enumerate(phrases):
+                first = phrase[0]
+                options = first.options if first is not None else ("",)
+                for option in options:
+                    target = prefixes if first is None or first.prefix else exact
+                    target.setdefault(option, set()).add(i)
+            index = (exact, list(prefixes.items()), phrases)
+            self.__dict__["_first"] = index
+        return index
+
     def matched_signs(self, question: str) -> list[str]:
         """Names of the warning signs the rules' phrases find in the question."""
         words = question_words(question)
@@ -111,15 +149,17 @@ def warning_sentence(rules: WarningRules, sentences: Sequence[str], order: Seque
     signs: among those that name a warning sign and do not reassure ("Clear oozing during
     the first few days is expected"), one that also says to call or seek help first, then
     the nearest the question (``order``: sentence indexes, nearest first). None when the
-    passage names no warning sign."""
-    naming = [
-        i
-        for i in order
-        if rules.named_signs(sentences[i])
-        and not (_REASSURING.search(sentences[i]) and not _NOT_REASSURING.search(sentences[i]))
-    ]
+    passage names no warning sign (``KnowledgeBase`` then marks its nearest sentence that
+    does not reassure)."""
+    naming = [i for i in order if rules.named_in_document(sentences[i]) and not reassures(sentences[i])]
     acting = [i for i in naming if _ACT.search(sentences[i])]
     return (acting or naming or [None])[0]
+
+
+def reassures(sentence: str) -> bool:
+    """Whether a sentence says what it names is to be expected ("…is normal"), not the
+    opposite ("…is not normal")."""
+    return bool(_REASSURING.search(sentence)) and not _NOT_REASSURING.search(sentence)
 
 
 def question_words(text: str) -> list[str]:
@@ -190,7 +230,11 @@ def _match(phrase: Phrase, words: list[str]) -> bool:
             return any(at(p + 1, w + skip) for skip in range(GAP_WORDS + 1) if w + skip <= len(words))
         return w < len(words) and item.matches(words[w]) and at(p + 1, w + 1)
 
-    return any(at(0, start) for start in range(len(words)))
+    first = phrase[0]
+    if first is None:
+        return any(at(0, start) for start in range(len(words)))
+    # Only where the first word matches can the phrase start (one cached lookup a word).
+    return any(at(1, start + 1) for start in range(len(words)) if first.matches(words[start]))
 
 
 _PHONE = r"\+?\d[\d\s().-]{5,}\d"
