@@ -54,11 +54,11 @@ test: setup-test
 lint: setup-test
 	$(PY) -m ruff check .
 
-## Search quality on the evaluation set (and SciFact when ../shared/beir-scifact is there).
-## The first SciFact run embeds 5,183 abstracts (about 30 minutes); later runs reuse .cache/.
-SCIFACT ?= ../shared/beir-scifact
+## Search quality: every collection available (the sample documents, ../shared's real clinic
+## collections and BEIR benchmarks), every configuration, dev and test (docs/QUALITY.md).
+## The first run embeds SciFact and NFCorpus (about an hour); later runs reuse .cache/eval/.
 eval: setup
-	$(PY) evaluate.py $(if $(wildcard $(SCIFACT)/corpus.jsonl),--scifact $(SCIFACT))
+	$(PY) evaluate.py --configs all --beir
 
 ## Every benchmark (start-up, query, memory, ingest, load, scale, search at scale), written to
 ## docs/BENCHMARKS.md. About 35 minutes and 15 GB of memory (1M passages); `make bench-quick`

@@ -336,13 +336,15 @@ def warning_table(kb: KnowledgeBase, splits: list[str], questions) -> str:
         "",
         "Questions: the warning-sign set's, plus the sample set's (none urgent), as in real traffic.",
         "",
-        "| split | questions | urgent | recall | precision | false alarms |",
-        "|---|---|---|---|---|---|",
+        "| split | questions | urgent | recall | precision | false alarms | cards of the urgent answers "
+        "| marking a warning-sign sentence | marking a reassuring one |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for split in splits:
         f = evaluation.warning_figures(kb, WARNING_SIGNS, split, questions)
         lines.append(
-            f"| {split} | {f['n']} | {f['urgent']} | {f['recall']:.3f} | {f['precision']:.3f} | {f['false alarms']} |"
+            f"| {split} | {f['n']} | {f['urgent']} | {f['recall']:.3f} | {f['precision']:.3f} | {f['false alarms']} "
+            f"| {f['cards']} | {f['cards naming a warning sign']} | {f['cards reassuring']} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,7 @@ import numpy as np
 from kb.reading.documents import DOCUMENT_TYPES
 from kb.search import Hit, KnowledgeBase
 from kb.search.ranking import keyword_weight
+from kb.search.triage import reassures
 
 Kind = Literal["answerable", "near", "far", "small_talk"]
 #: How many hits are judged: MRR@10 and nDCG@10 look no further.
@@ -366,14 +367,21 @@ def warning_figures(
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = [r for r in rows if r["split"] == split]
     rows += [{"question": q.question, "urgent": False} for q in ordinary if q.split == split]
-    flagged = [(r["urgent"], kb.answer(r["question"], 1).urgent) for r in rows]
+    answers = [(r["urgent"], kb.answer(r["question"], 5)) for r in rows]
+    flagged = [(want, answer.urgent) for want, answer in answers]
     tp = sum(1 for want, got in flagged if want and got)
     fp = sum(1 for want, got in flagged if got and not want)
     fn = sum(1 for want, got in flagged if want and not got)
+    # What the cards of the urgent answers mark: a sentence about the warning signs, or one
+    # that reassures ("…oozing is expected").
+    cards = [h.highlight for want, answer in answers if want and answer.urgent for h in answer.hits]
     return {
         "n": len(rows),
         "urgent": tp + fn,
         "false alarms": fp,
         "recall": tp / (tp + fn) if tp + fn else 0.0,
         "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "cards": len(cards),
+        "cards naming a warning sign": sum(1 for c in cards if kb.rules.named_in_document(c) and not reassures(c)),
+        "cards reassuring": sum(1 for c in cards if reassures(c)),
     }
