@@ -193,6 +193,13 @@ def test_an_urgent_answer_marks_each_cards_warning_sign_sentence(resurfacing: Kn
     assert answer.urgent
     first = next(h for h in answer.hits if h.section == "Warning signs")
     assert first.highlight.startswith("These are not normal and need a call")
+    # Where the sentence nearest the question is the reassuring one, the card still marks
+    # the warning signs.
+    closer = "oozing in the first two days after the laser and now a fever, is that expected?"
+    nearest = next(h for h in resurfacing.search(closer, 5) if h.section == "Warning signs")
+    assert nearest.highlight.startswith("Clear or straw-coloured oozing")
+    marked = next(h for h in resurfacing.answer(closer, 5).hits if h.section == "Warning signs")
+    assert marked.highlight.startswith("These are not normal and need a call")
     # No card marks a reassuring sentence, where its passage names a warning sign otherwise.
     for hit in answer.hits:
         assert not re.search(r"\bexpected\b", hit.highlight), hit.highlight
@@ -218,6 +225,19 @@ def test_a_declined_answer_shows_no_match_and_labels_never_rise_with_rank(resurf
     ranks = [order.index(h.label) for h in answered.hits]
     matches = [h.match for h in answered.hits]
     assert ranks == sorted(ranks) and matches == sorted(matches, reverse=True)
+
+
+@pytest.mark.slow
+def test_a_later_card_never_matches_better_than_the_card_above_it(
+    resurfacing: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even where the passage model rates a later passage higher than an earlier one."""
+    rising = iter([0.3, 0.6, 0.9, 1.0])
+    monkeypatch.setattr(coverage.NotCovered, "answers", lambda self, features: next(rising))
+    answer = resurfacing.answer("How long does the redness last after a CO2 laser?", 5)
+    matches = [h.match for h in answer.hits]
+    assert len(matches) == 5 and matches[1] == pytest.approx(answer.confidence * 0.3)
+    assert matches == sorted(matches, reverse=True)
 
 
 @pytest.mark.slow
