@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> str:
         ingest(settings)
         rows = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
-            app = RunningApp(settings, staff=False, env={"KB_QUEUE_CONCURRENCY": str(concurrency)})
+            app = RunningApp(settings, staff=False, env={"KB_SEARCHES_PER_MINUTE": "0", "KB_QUEUE_CONCURRENCY": str(concurrency)})
             try:
                 run_load(app.url, clients=4, seconds=3)  # warm up
                 for clients in [int(c) for c in args.clients.split(",")]:

@@ -350,7 +350,7 @@ def recovery(trials: int) -> str:
             settings = Settings(documents_dir=base / "documents", index_dir=base / "index")
             ingest(settings.with_changes(database_url=server.url(INGEST_USER), pg_schema=f"{SCHEMA}_recovery"))
             env = {"KB_DATABASE_URL": server.url(APP_USER), "KB_PG_SCHEMA": f"{SCHEMA}_recovery"}
-            app = RunningApp(settings, staff=False, env=env)
+            app = RunningApp(settings, staff=False, env={**env, "KB_SEARCHES_PER_MINUTE": "0"})
 
             def status() -> int:
                 try:

@@ -74,7 +74,7 @@ def in_process(kb: KnowledgeBase, asked: list[str]) -> tuple[list[str], dict]:
 def through_http(settings: Settings, clients: list[int], seconds: float, inproc_p95: float) -> list[str]:
     from test_app import RunningApp  # the launcher the tests use
 
-    app = RunningApp(settings, staff=False)
+    app = RunningApp(settings, staff=False, env={"KB_SEARCHES_PER_MINUTE": "0"})
     lines = [
         "| client | clients | requests | requests/s | x one client | p50 ms | p95 ms | p99 ms | "
         "p95 / in-process p95 | failed | busy |",

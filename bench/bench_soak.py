@@ -74,7 +74,7 @@ def soak(
             settings = settings.with_changes(database_url=url, pg_schema="bench_soak")
             env = {"KB_DATABASE_URL": app_url, "KB_PG_SCHEMA": "bench_soak"}
         ingest(settings)
-        app = RunningApp(settings, staff=False, env=env)
+        app = RunningApp(settings, staff=False, env={**env, "KB_SEARCHES_PER_MINUTE": "0"})
         stop = threading.Event()
         latencies: list[float] = []
         failures: list[str] = []

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +47,8 @@ ENV_VARS = {
     "KB_LOGIN_MAX_FAILURES": "login_max_failures",
     "KB_LOGIN_LOCK_MINUTES": "login_lock_minutes",
     "KB_VOTES_PER_MINUTE": "votes_per_minute",
+    "KB_SEARCHES_PER_MINUTE": "searches_per_minute",
+    "KB_TRUSTED_PROXIES": "trusted_proxies",
     "KB_INGEST_MEMORY_MB": "ingest_memory_mb",
     "KB_QUEUE_CONCURRENCY": "queue_concurrency",
     "KB_QUEUE_SIZE": "queue_size",
@@ -167,6 +170,14 @@ class Settings:
     login_failure_delay: float = 1.0
     #: Helpful / not helpful votes accepted per client address per minute.
     votes_per_minute: int = 30
+    #: Searches through ``/api/search`` and requests to the MCP tools accepted per client
+    #: address per minute; beyond that the answer is 429 with ``Retry-After``. 0: no limit
+    #: (the load benchmarks run so).
+    searches_per_minute: int = 120
+    #: Reverse proxies whose ``X-Forwarded-For`` is believed (addresses or networks, comma
+    #: separated, e.g. ``127.0.0.1,10.0.0.0/8``): a request from one of them counts for the
+    #: address it forwards. From anyone else the header is ignored.
+    trusted_proxies: str = ""
     #: The staff page's re-ingest runs in a worker process, which is stopped when its
     #: resident memory passes this many MB (the model alone takes about 500 MB).
     ingest_memory_mb: int = 3072
@@ -211,6 +222,9 @@ class Settings:
         for name in ("staff_session_minutes", "login_max_failures", "login_lock_minutes", "votes_per_minute"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0; got {getattr(self, name)}.")
+        if self.searches_per_minute < 0:
+            raise ValueError(f"searches_per_minute {self.searches_per_minute}: use 0 (no limit) or more.")
+        trusted_networks(self.trusted_proxies)  # says what is wrong with a bad entry
         for name in ("database_url", "ingest_database_url"):
             url = getattr(self, name)
             if url is not None and not str(url).startswith(("postgresql://", "postgres://")):
@@ -243,6 +257,19 @@ class Settings:
                 continue
             values[name] = _parse(var, raw, types[name])
         return cls().with_changes(**values).with_changes(**overrides)
+
+
+def trusted_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """The networks of ``KB_TRUSTED_PROXIES`` ("10.0.0.1, 192.168.0.0/16")."""
+    found = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            found.append(ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"trusted_proxies: {part!r} is not an address or network; use e.g. 127.0.0.1 or 10.0.0.0/8."
+            ) from None
+    return tuple(found)
 
 
 def _parse(var: str, raw: str, type_name: object) -> object:

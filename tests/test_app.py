@@ -231,18 +231,71 @@ def test_the_plain_json_route_answers_as_the_gradio_api(app: RunningApp, client:
         ({"q": "x" * 1001}, "the limit is 1,000"),
         ({"q": "redness", "k": 0}, "k must be a whole number from 1 to 50"),
         ({"q": "redness", "k": 51}, "k must be a whole number from 1 to 50"),
+        ({"k": 3}, "The question is missing: pass it as q"),
+        ({"q": "redness", "k": "abc"}, "k must be a whole number of passages (e.g. k=5); got 'abc'"),
+        ({"q": "redness", "page": 2}, "Unknown parameter 'page': /api/search takes q"),
     ],
-    ids=["whitespace", "too-long", "k-0", "k-51"],
+    ids=["whitespace", "too-long", "k-0", "k-51", "no-q", "k-abc", "unknown"],
 )
 def test_the_plain_json_route_refuses_bad_requests_clearly(
     app: RunningApp, params: dict, message: str
 ) -> None:
+    """One shape for every refusal: 400 and {"detail": "<what to change>"}."""
     answer = httpx.get(app.url + "api/search", params=params, timeout=60)
-    assert answer.status_code == 400 and message in answer.json()["detail"]
+    assert answer.status_code == 400 and set(answer.json()) == {"detail"}
+    assert message in answer.json()["detail"]
+
+
+def test_every_page_forbids_being_framed_by_another_site(app: RunningApp) -> None:
+    for path in ("", "staff/", "api/search?q=parking", "files/faq.md", "view/faq.md", "config"):
+        answer = httpx.get(app.url + path, timeout=60)
+        policy = answer.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'self'" in policy and answer.headers["x-frame-options"] == "SAMEORIGIN", path
+    page_policy = httpx.get(app.url, timeout=60).headers["content-security-policy"]
+    assert "default-src 'self'" in page_policy and "object-src 'none'" in page_policy
+
+
+def test_one_address_gets_a_limited_number_of_searches(built: Settings, embedder) -> None:
+    """400 searches back to back from one address: the first 120 (KB_SEARCHES_PER_MINUTE)
+    are answered, the rest get 429 with Retry-After; another address is not held up, and
+    a forwarded address counts only when a trusted proxy forwards it."""
+    from fastapi.testclient import TestClient
+
+    from kb.search import KnowledgeBase
+    from kb.web.server import build_app
+
+    kb = KnowledgeBase(built, embedder)
+    settings = built.with_changes(trusted_proxies="10.0.0.1")
+    assert settings.searches_per_minute == 120
+    server = build_app(settings, {}, lambda timeout: kb)
+    # Each TestClient is one address; unstarted, so only the plain routes answer (no pages).
+    visitor, neighbour, proxy = (
+        TestClient(server, client=(a, 5000)) for a in ("192.0.2.7", "192.0.2.8", "10.0.0.1")
+    )
+    codes = [visitor.get("/api/search", params={"q": "parking", "k": 1}) for _ in range(400)]
+    assert [c.status_code for c in codes].count(200) == 120
+    refused = codes[-1]
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert "at most 120 a minute" in refused.json()["detail"]
+    # A forwarded address from a peer that is no trusted proxy is ignored.
+    spoofed = visitor.get("/api/search", params={"q": "parking"}, headers={"X-Forwarded-For": "198.51.100.1"})
+    assert spoofed.status_code == 429
+    assert neighbour.get("/api/search", params={"q": "parking"}).status_code == 200
+    # Behind the trusted proxy, each visitor has their own allowance...
+    fresh = proxy.get("/api/search", params={"q": "parking"}, headers={"X-Forwarded-For": "203.0.113.5"})
+    assert fresh.status_code == 200
+    # ...and the limited one stays limited, whatever it writes further left.
+    forwarded = {"X-Forwarded-For": "203.0.113.9, 192.0.2.7"}
+    assert proxy.get("/api/search", params={"q": "parking"}, headers=forwarded).status_code == 429
+    off = TestClient(
+        build_app(built.with_changes(searches_per_minute=0), {}, lambda timeout: kb),
+        client=("192.0.2.7", 5000),
+    )
+    assert all(off.get("/api/search", params={"q": "parking", "k": 1}).status_code == 200 for _ in range(150))
 
 
 def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder) -> None:
-    from fastapi import HTTPException
+    from fastapi.testclient import TestClient
 
     from kb.search import KnowledgeBase
     from kb.web.api import BoundedCounter
@@ -255,14 +308,14 @@ def test_in_flight_requests_past_the_limit_are_refused(built: Settings, embedder
 
     kb = KnowledgeBase(built, embedder)
     server = build_app(built, {}, lambda timeout: kb)
-    [search] = [r.endpoint for r in server.routes if getattr(r, "path", None) == "/api/search"]
-    assert search(q="Saturday opening hours", k=1)["passages"][0]["source"] == "hours.txt"
-    in_flight = server.state.searches_in_flight
-    in_flight.count = in_flight.limit  # as many searches running as the queue allows
-    with pytest.raises(HTTPException) as refused:
-        search(q="Saturday opening hours", k=1)
-    assert refused.value.status_code == 503 and "Busy" in refused.value.detail
-    in_flight.count = 0
+    with TestClient(server) as http:
+        answer = http.get("/api/search", params={"q": "Saturday opening hours", "k": 1})
+        assert answer.json()["passages"][0]["source"] == "hours.txt"
+        in_flight = server.state.searches_in_flight
+        in_flight.count = in_flight.limit  # as many searches running as the queue allows
+        refused = http.get("/api/search", params={"q": "Saturday opening hours", "k": 1})
+        assert refused.status_code == 503 and "Busy" in refused.json()["detail"]
+        in_flight.count = 0
 
 
 def test_the_plain_route_answers_before_the_pages_are_mounted(built: Settings, embedder) -> None:

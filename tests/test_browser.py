@@ -285,3 +285,23 @@ def test_votes_are_limited_per_client(hostile) -> None:
     votes = FeedbackStore(running.settings.index_dir / "feedback.sqlite").recent()
     assert len(votes) == 3 and {v.vote for v in votes} == {"helpful"}
     page.screenshot(path=str(ARTIFACTS / "votes-limited.png"))
+
+
+def test_no_other_site_can_frame_the_pages(browser, page) -> None:
+    """A page of another origin that frames the staff page (to trick a signed-in staff
+    member into pressing Remove) or the public page gets an empty, refused frame."""
+    base = page.url.split("?")[0].rstrip("/")
+    other = browser.new_page()
+    try:
+        other.set_content(
+            f'<iframe title="staff" src="{base}/staff/"></iframe><iframe title="ask" src="{base}/"></iframe>'
+            f'<iframe title="viewer" src="{base}/view/faq.md"></iframe>'
+        )
+        other.wait_for_timeout(3000)
+        framed = [f for f in other.frames if f is not other.main_frame]
+        assert len(framed) == 3
+        for frame in framed:
+            assert not frame.url.startswith(base), frame.url  # Chromium's error page instead
+            assert "Clinic" not in frame.content()
+    finally:
+        other.close()

@@ -57,7 +57,9 @@ def test_a_written_generation_reads_back_whole(backend_settings: Settings, backe
         assert np.allclose(part.passage_vectors, whole.passage_vectors[picked])
         first = whole.sentence_vectors[whole.offsets[1] : whole.offsets[2]]
         assert np.allclose(part.sentence_vectors[part.offsets[0] : part.offsets[1]], first)
-        assert np.allclose(part.heading_vectors[part.heading_of], whole.heading_vectors[whole.heading_of[picked]])
+        assert np.allclose(
+            part.heading_vectors[part.heading_of], whole.heading_vectors[whole.heading_of[picked]]
+        )
 
         query = embedder.encode_query("Does the laser hurt?")
         assert generation.nearest_passages(query, 2)[0] == int(np.argmax(whole.passage_vectors @ query))
@@ -68,7 +70,9 @@ def test_a_written_generation_reads_back_whole(backend_settings: Settings, backe
         stems = lexical.query_stems("numbing cream before the laser laser, fever")
         assert np.array_equal(generation.lexical.scores(stems), reference.scores(stems))
         assert np.array_equal(generation.lexical.scores(stems[:2]), reference.scores(stems[:2]))  # kept ones
-        assert generation.lexical.attainable(stems + ["zzzz"]) == pytest.approx(reference.attainable(stems + ["zzzz"]))
+        assert generation.lexical.attainable(stems + ["zzzz"]) == pytest.approx(
+            reference.attainable(stems + ["zzzz"])
+        )
         assert generation.lexical.knows("numb") and not generation.lexical.knows("zzzz")
     finally:
         generation.close()
@@ -80,7 +84,8 @@ def test_the_switch_names_the_new_generation_and_old_ones_are_pruned(
     names = []
     for n in range(3):
         (backend_settings.documents_dir / f"note-{n}.txt").write_text(
-            f"Note {n}\n\nThe clinic's car park has {n + 10} spaces for patients on weekdays.\n", encoding="utf-8"
+            f"Note {n}\n\nThe clinic's car park has {n + 10} spaces for patients on weekdays.\n",
+            encoding="utf-8",
         )
         names.append(_ingested(backend_settings, embedder) and backend.current_name())
     assert len(set(names)) == 3
@@ -91,7 +96,9 @@ def test_the_switch_names_the_new_generation_and_old_ones_are_pruned(
     assert any(h.source == "note-2.txt" for h in kb.search("How many car park spaces?", 5))
 
 
-def test_a_failed_write_leaves_the_generation_in_service(backend_settings: Settings, backend, embedder) -> None:
+def test_a_failed_write_leaves_the_generation_in_service(
+    backend_settings: Settings, backend, embedder
+) -> None:
     _ingested(backend_settings, embedder)
     before, kept = backend.current_name(), backend.generation_names()
     generation = backend.open_generation()
@@ -151,7 +158,10 @@ def test_votes_are_kept_newest_first(backend_settings: Settings, backend) -> Non
     votes = backend.feedback()
     votes.record("Does it hurt?", "faq.md#1", "helpful")
     votes.record("  Parking?  ", "hours.txt#0", "not helpful")
-    assert [(v.question, v.vote) for v in votes.recent()] == [("Parking?", "not helpful"), ("Does it hurt?", "helpful")]
+    assert [(v.question, v.vote) for v in votes.recent()] == [
+        ("Parking?", "not helpful"),
+        ("Does it hurt?", "helpful"),
+    ]
     with pytest.raises(Exception, match="vote must be one of"):
         votes.record("q", "p", "meh")
 
@@ -203,3 +213,42 @@ def test_many_processes_may_start_on_a_new_collection_at_once(backend_settings: 
 
     with ThreadPoolExecutor(6) as pool:
         assert sum(pool.map(start, range(12))) == 12
+
+
+def _open_shared_stores(settings: Settings, rounds: int, ready, done) -> None:
+    """One process of a clinic's starting workers: open the shared stores of ``rounds`` new
+    collections, each at the same moment as the other processes."""
+    try:
+        for round in range(rounds):
+            fresh = settings.with_changes(
+                index_dir=settings.index_dir / f"new-{round}", pg_schema=f"new{round}"
+            )
+            backend = open_backend(fresh)
+            try:
+                ready.wait(60)
+                backend.embedding_cache(4).close()
+                backend.feedback().recent(1)
+            finally:
+                backend.close()
+        done.put("ok")
+    except Exception as exc:  # reported to the test, which shows it
+        done.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_eight_processes_may_open_a_new_collection_at_once(backend_settings: Settings) -> None:
+    """Two workers of a clinic starting together on a new index folder must both start
+    (it once failed now and then with "database is locked" while switching SQLite to WAL)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready, done = context.Barrier(8), context.Queue()
+    processes = [
+        context.Process(target=_open_shared_stores, args=(backend_settings, 10, ready, done))
+        for _ in range(8)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [done.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(30)
+    assert outcomes == ["ok"] * 8

@@ -22,6 +22,10 @@ from bench.load import run_load
 from kb.config import Settings
 from kb.index import files as store
 
+#: The load runs from one address, as no real visitor does (its per-address limit is
+#: tested in test_app.py).
+NO_SEARCH_LIMIT = {"KB_SEARCHES_PER_MINUTE": "0"}
+
 pytestmark = pytest.mark.slow
 
 NEW_DOCUMENT = (
@@ -34,7 +38,7 @@ def test_32_clients_search_while_a_reingest_switches_in(
     shipped_index: Settings, tmp_path: Path
 ) -> None:
     settings = copy_of(shipped_index, tmp_path)
-    app = RunningApp(settings)
+    app = RunningApp(settings, env=NO_SEARCH_LIMIT)
     try:
         first = store.current_generation_name(settings.index_dir)
         (settings.documents_dir / "gift-vouchers.md").write_text(NEW_DOCUMENT, encoding="utf-8")
@@ -86,7 +90,7 @@ def test_32_clients_search_while_a_reingest_switches_in(
 
 def test_a_full_queue_answers_busy_at_once(shipped_index: Settings, tmp_path: Path) -> None:
     settings = copy_of(shipped_index, tmp_path)
-    app = RunningApp(settings, env={"KB_QUEUE_CONCURRENCY": "1", "KB_QUEUE_SIZE": "2"})
+    app = RunningApp(settings, env={**NO_SEARCH_LIMIT, "KB_QUEUE_CONCURRENCY": "1", "KB_QUEUE_SIZE": "2"})
     try:
         result = run_load(app.url, clients=16, seconds=4)
         assert result.busy > 0, result.summary()  # refused with "Queue is full! Please try again."

@@ -5,6 +5,7 @@
     kb/index/lexical.py     BM25 (bm25s, the only import of it), shared: files load it, Postgres
                             stores its postings
     kb/index/votes.py       what a vote is
+    kb/index/location.py    where an index lives, said without a password
     kb/index/files/         the default: FAISS, bm25s and SQLite in the index folder
     kb/index/postgres/      PostgreSQL + pgvector, shared by several app servers and ingest workers
 
@@ -14,10 +15,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from kb.config import Settings
 from kb.index.base import IndexBackend
+from kb.index.location import index_location, redact
 
 
 def open_backend(settings: Settings) -> IndexBackend:
@@ -48,24 +48,6 @@ def copy_embeddings(source: IndexBackend, target: IndexBackend, dimension: int) 
         into.close()
         out.close()
     return copied
-
-
-def redact(url: str) -> str:
-    """A database URL without its password: for logs, messages and reports."""
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "localhost", parts.port
-    except ValueError:
-        return "postgresql://(unreadable URL)"
-    user = f"{parts.username}@" if parts.username else ""
-    return f"{parts.scheme}://{user}{host}{f':{port}' if port else ''}{parts.path}"
-
-
-def index_location(settings: Settings) -> str:
-    """Where the settings' index lives, for people: a folder, or a database (no password)."""
-    if settings.database_url:
-        return f"{redact(settings.database_url)} (schema {settings.pg_schema})"
-    return f"{settings.index_dir}/"
 
 
 __all__ = ["IndexBackend", "copy_embeddings", "index_location", "open_backend", "redact"]

@@ -19,15 +19,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from kb.errors import IndexFormatError, IndexMismatchError
+from kb.index.votes import Feedback
 from kb.reading.chunking import Passage
-
-if TYPE_CHECKING:
-    from kb.index.votes import Feedback
 
 #: 3: sentences record whether they are questions; headings have vectors; documents keep
 #: their notice; the glossary is kept with the index.
@@ -55,10 +53,6 @@ class DocumentRecord:
     #: A notice the document carries about itself ("Sample document: ... a fictional
     #: clinic"), shown with the document and kept out of the passages.
     notice: str | None = None
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def new_generation_name() -> str:

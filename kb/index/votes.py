@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kb.errors import QueryError
-from kb.index.base import now_iso
+from kb.index.clock import now_iso
 
 Vote = Literal["helpful", "not helpful"]
 VOTES: tuple[Vote, ...] = ("helpful", "not helpful")

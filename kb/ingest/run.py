@@ -32,9 +32,9 @@ from kb.index.base import (
     WorkQueue,
     heading_text,
     heading_texts,
-    now_iso,
     sentence_windows,
 )
+from kb.index.clock import now_iso
 from kb.ingest import work
 from kb.reading import documents as docs
 from kb.reading.chunking import CHUNKER_VERSION, Passage

@@ -24,8 +24,8 @@ from kb.index.base import (
     DocumentRecord,
     EmbeddingCache,
     WorkItem,
-    now_iso,
 )
+from kb.index.clock import now_iso
 from kb.reading import documents as docs
 from kb.reading.chunking import Passage, split_document
 

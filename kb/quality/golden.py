@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb.errors import KBError
-from kb.index.base import now_iso
+from kb.index.clock import now_iso
 from kb.quality import evaluation
 from kb.search import KnowledgeBase
 

@@ -14,12 +14,14 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from contextvars import ContextVar
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from cachetools import TTLCache
 from limits import RateLimitItemPerSecond
@@ -203,7 +205,105 @@ client_address: ContextVar[str] = ContextVar("client_address", default="unknown"
 
 
 class ClientAddressMiddleware:
-    """ASGI middleware that sets ``client_address`` for each HTTP request."""
+    """ASGI middleware that sets ``client_address`` for each HTTP request: the peer's
+    address, or, when the peer is a trusted reverse proxy (``KB_TRUSTED_PROXIES``), the
+    address its ``X-Forwarded-For`` names: the last one not itself a trusted proxy, since
+    anything further left was written by the client."""
+
+    def __init__(self, app, trusted: Sequence[IPv4Network | IPv6Network] = ()) -> None:
+        self.app = app
+        self.trusted = tuple(trusted)
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            found = ip_address(address)
+        except ValueError:
+            return False
+        return any(found in network for network in self.trusted)
+
+    def address(self, scope) -> str:
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        if not self.trusted or not self._is_trusted(peer):
+            return peer
+        forwarded = [
+            value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"
+        ]
+        hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._is_trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = client_address.set(self.address(scope))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            client_address.reset(token)
+
+
+class SearchLimitMiddleware:
+    """ASGI middleware: at most ``per_minute`` searches per client address through the
+    plain route (``/api/search``) and the MCP tools (``POST /gradio_api/mcp/...``); beyond
+    that, 429 with ``Retry-After``. ``per_minute`` 0 turns it off. Runs inside
+    ``ClientAddressMiddleware``, which says whose request it is."""
+
+    def __init__(self, app, per_minute: int) -> None:
+        self.app = app
+        self.limit = RateLimit(per_minute, 60) if per_minute > 0 else None
+        self.per_minute = per_minute
+
+    @staticmethod
+    def counted(scope) -> bool:
+        path = re.sub(r"/+", "/", scope.get("path", ""))
+        return path.rstrip("/") == "/api/search" or (
+            scope.get("method") == "POST" and path.startswith("/gradio_api/mcp")
+        )
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or self.limit is None or not self.counted(scope):
+            await self.app(scope, receive, send)
+            return
+        address = client_address.get()
+        if self.limit.hit(address):
+            await self.app(scope, receive, send)
+            return
+        wait = int(self.limit.retry_after(address)) + 1
+        detail = (
+            f"Too many searches from your address: at most {self.per_minute} a minute. Try again in {wait} s."
+        )
+        body = json.dumps({"detail": detail}).encode()
+        await send({
+            "type": "http.response.start", "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(wait).encode()),
+            ],
+        })  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+#: Sent with every page and answer that sets none of its own: the pages may run the scripts
+#: and styles this app serves (gradio's pages need inline ones and ``eval``: its
+#: configuration is an inline script and event handlers are compiled in the page), talk
+#: only to this app, and be framed only by themselves. docs/RELIABILITY.md says why each.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; frame-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+class FramingMiddleware:
+    """ASGI middleware: no other site may frame any page of the app (clickjacking the
+    staff page's Remove button, say). Adds ``X-Frame-Options: SAMEORIGIN`` and, where a
+    response sets no Content-Security-Policy of its own, ``PAGE_POLICY``; one that does
+    (the viewer, a document's file) gets ``frame-ancestors 'self'`` added if it lacks it."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -212,12 +312,23 @@ class ClientAddressMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        token = client_address.set(str(client[0]) if client else "unknown")
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            client_address.reset(token)
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(n, v) for n, v in message.get("headers", []) if n.lower() != b"x-frame-options"]
+                policies = [v for n, v in headers if n.lower() == b"content-security-policy"]
+                if not policies:
+                    headers.append((b"content-security-policy", PAGE_POLICY.encode()))
+                elif not any(b"frame-ancestors" in v for v in policies):
+                    headers = [
+                        (n, v + b"; frame-ancestors 'self'" if n.lower() == b"content-security-policy" else v)
+                        for n, v in headers
+                    ]
+                headers.append((b"x-frame-options", b"SAMEORIGIN"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class UploadOnlyUnder:

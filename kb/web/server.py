@@ -28,13 +28,23 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
-from kb.config import Settings
+from kb.config import Settings, trusted_networks
 from kb.errors import IndexUnavailableError, KBError, LoginLockedError
 from kb.web.api import BoundedCounter, SearchResult, answer_json
-from kb.web.auth import ClientAddressMiddleware, LoginGuard, UploadOnlyUnder, client_address, session_store
+from kb.web.auth import (
+    ClientAddressMiddleware,
+    FramingMiddleware,
+    LoginGuard,
+    SearchLimitMiddleware,
+    UploadOnlyUnder,
+    client_address,
+    session_store,
+)
 from kb.web.document_files import served_path
 from kb.web.pages.viewer import add_viewer_routes
 from kb.web.startup import LOADING_WAIT, Knowledge
@@ -51,6 +61,26 @@ STARTING_PAGE = (
     "<title>Starting — clinic knowledge base</title></head><body><main><h1>The clinic knowledge base "
     "is starting</h1><p>This page reloads itself in a moment.</p></main></body></html>"
 )
+
+
+#: The parameters of ``GET /api/search``.
+SEARCH_PARAMETERS = {"q", "k"}
+SEARCH_EXAMPLE = "/api/search?q=how+long+is+the+redness&k=5"
+
+
+def search_request_problem(errors: list[dict], unknown: list[str] = ()) -> str:
+    """What to change in a refused ``/api/search`` request, from FastAPI's validation
+    errors or the unknown parameters."""
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        return f"Unknown parameter {names}: /api/search takes q (the question) and k (how many passages), e.g. {SEARCH_EXAMPLE}."
+    for error in errors:
+        name = error.get("loc", ("", ""))[-1]
+        if name == "q":
+            return f"The question is missing: pass it as q, e.g. {SEARCH_EXAMPLE}."
+        if name == "k":
+            return f"k must be a whole number of passages (e.g. k=5); got {error.get('input')!r}."
+    return f"The request could not be read; ask as {SEARCH_EXAMPLE}."
 
 
 def build_app(
@@ -92,8 +122,15 @@ def build_app(
     # Routes go before the "/" mount, which would otherwise match every path.
     waiting = server.state.searches_in_flight = BoundedCounter(settings.queue_size)
 
+    @server.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Every refused /api/search says what to change, in the README's one shape."""
+        if request.url.path.rstrip("/") != "/api/search":
+            return await request_validation_exception_handler(request, exc)
+        return JSONResponse({"detail": search_request_problem(exc.errors())}, status_code=400)
+
     @server.get("/api/search", response_model=None)  # the documented SearchResult, as for /search
-    def plain_search(q: str, k: int = 5) -> SearchResult:
+    def plain_search(request: Request, q: str, k: int = 5) -> SearchResult:
         """The /search answer as plain JSON over one HTTP GET: ``/api/search?q=...&k=5``.
 
         The same search as the gradio API's /search without gradio's queue and event
@@ -102,6 +139,9 @@ def build_app(
         Beyond ``KB_QUEUE_SIZE`` requests in flight the answer is 503 at once. While the
         app starts, a request waits for the index and the model.
         """
+        unknown = sorted(set(request.query_params) - SEARCH_PARAMETERS)
+        if unknown:
+            raise HTTPException(status_code=400, detail=search_request_problem([], unknown))
         if not waiting.enter():
             raise HTTPException(status_code=503, detail="Busy: too many searches at once. Try again shortly.")
         try:
@@ -118,7 +158,9 @@ def build_app(
         finally:
             waiting.leave()
 
-    add_viewer_routes(server, settings, knowledge)  # /view/... and /view-page/...: the passage in its document
+    add_viewer_routes(
+        server, settings, knowledge
+    )  # /view/... and /view-page/...: the passage in its document
 
     @server.get("/files/{source:path}")
     def source_file(source: str) -> FileResponse:
@@ -145,8 +187,11 @@ def build_app(
         return HTMLResponse(STARTING_PAGE, status_code=503, headers={"Retry-After": "2"})
 
     server.state.starting_route = server.router.routes[-1]
+    # The last added runs first: the client's address is known before the search limit.
     server.add_middleware(UploadOnlyUnder, prefix="/staff/")
-    server.add_middleware(ClientAddressMiddleware)
+    server.add_middleware(SearchLimitMiddleware, per_minute=settings.searches_per_minute)
+    server.add_middleware(ClientAddressMiddleware, trusted=trusted_networks(settings.trusted_proxies))
+    server.add_middleware(FramingMiddleware)
     return server
 
 
@@ -173,7 +218,9 @@ async def _run_pages(
         await stopping.wait()
 
 
-def _mount_when_loaded(server: FastAPI, users: dict[str, str], knowledge: Knowledge) -> tuple[ClinicApp, dict]:
+def _mount_when_loaded(
+    server: FastAPI, users: dict[str, str], knowledge: Knowledge
+) -> tuple[ClinicApp, dict]:
     began = time.perf_counter()
     from kb.web.app import ClinicApp  # imports gradio
 
@@ -306,7 +353,11 @@ def serve(server: FastAPI, host: str, port: int, on_failure: list[BaseException]
                 mounted.stop_event.set()  # ends its heartbeat streams
             await super().shutdown(sockets)
 
-    config = uvicorn.Config(server, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    # The client's address comes from ClientAddressMiddleware, which believes a forwarded
+    # one only from KB_TRUSTED_PROXIES; uvicorn's own would believe any local peer.
+    config = uvicorn.Config(
+        server, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10, proxy_headers=False
+    )
     running = Server(config)
 
     def failed(exc: BaseException) -> None:  # the index or model could not be loaded: stop

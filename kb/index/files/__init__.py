@@ -25,10 +25,10 @@ from kb.index.base import (
     IndexPlan,
     NewGeneration,
     heading_texts,
-    now_iso,
     sentence_table,
     sentence_windows,
 )
+from kb.index.clock import now_iso
 from kb.index.files.cache import EmbeddingCache
 from kb.index.files.checks import append_record, latest_records
 from kb.index.files.folder import (

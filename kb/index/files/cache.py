@@ -11,6 +11,7 @@ import numpy as np
 
 from kb.index import base
 from kb.index.files.folder import CACHE
+from kb.index.files.sqlite import open_database
 from kb.index.files.writer import disk_full_error, is_disk_full
 
 
@@ -24,8 +25,7 @@ class EmbeddingCache(base.EmbeddingCache):
     def __init__(self, path: Path, dimension: int) -> None:
         self.path = Path(path)
         self.dimension = dimension
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:

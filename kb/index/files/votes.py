@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
 from kb.index.base import FeedbackLog
+from kb.index.files.sqlite import open_database
 from kb.index.votes import Feedback, checked_vote
 
 
@@ -21,10 +21,9 @@ class FeedbackStore(FeedbackLog):
     def __init__(self, path: Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A second process (an admin's sqlite3 shell, a backup) may hold the file briefly.
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
+        self._db = open_database(Path(path), check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
             # Said outright: some SQLite builds default WAL databases to NORMAL, which may
             # lose the last votes on a power cut; FULL syncs each one.
             self._db.execute("PRAGMA synchronous=FULL")

@@ -25,8 +25,8 @@ from psycopg_pool import ConnectionPool
 
 from kb.config import Settings
 from kb.errors import IndexDamagedError, IndexNotFoundError, IngestLockedError, KBError
-from kb.index import index_location
 from kb.index.base import HistoryLog, IndexBackend, IndexPlan, NewGeneration
+from kb.index.location import index_location
 from kb.index.postgres import schema as tables
 from kb.index.postgres import writer
 from kb.index.postgres.caches import PostgresEmbeddingCache, PostgresFeedback

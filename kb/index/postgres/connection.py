@@ -16,7 +16,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from kb.errors import IndexUnavailableError, KBError
-from kb.index import redact
+from kb.index.location import redact
 
 #: Seconds to wait for a connection to open.
 CONNECT_TIMEOUT = 5

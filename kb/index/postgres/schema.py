@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from kb.errors import KBError
-from kb.index import redact
+from kb.index.location import redact
 from kb.index.postgres import tasks
 from kb.index.postgres.connection import READER_ROLE, WRITER_ROLE, role_exists
 
