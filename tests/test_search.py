@@ -87,6 +87,10 @@ def test_real_words_are_never_corrected_into_other_words(shipped: KnowledgeBase)
 
     assert shipped.answer("Do you remove warts?", 3).searched_for == ()
     assert shipped.answer("hi there", 3).searched_for == ()
+    # A word built on a real one is no misspelling: "presentable" is not "prevent".
+    assert shipped.answer("how soon can I look presentable after co2", 3).searched_for == ()
+    # "Also searched for" never repeats the question's own words.
+    assert "makeup" not in shipped.answer("can i wear makeup after laser", 3).searched_for
     plain = shipped.configured(use_glossary=False)  # whatever is added is then a spelling fix
     changed = {w: plain.rewrite(w).added for w in top_n_list("en", 5000)}
     assert {w: added for w, added in changed.items() if added} == {}
@@ -301,3 +305,23 @@ def test_a_long_question_moves_keyword_weight_to_the_passage_cosine() -> None:
     short, long = scores(4), scores(48)
     assert short[0] == pytest.approx(0.5) and short[1] == pytest.approx(0.4)
     assert long[0] == pytest.approx(0.7) and long[1] == pytest.approx(0.2)
+
+
+def test_a_question_no_phrase_matches_is_urgent_when_it_is_near_an_urgent_example(
+    built: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The second way a question is flagged: by meaning, nearest an urgent example."""
+    rules = tmp_path / "warning-signs.txt"
+    rules.write_text(
+        "[eyes swollen shut]\nswollen shut\n"
+        "[urgent examples]\nmy eyes have swollen shut and I cannot open them since the laser\n"
+        "[not urgent examples]\nis some swelling normal on day 2\nhow long is the redness\n",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase(built.with_changes(warning_signs=rules), embedder)
+    question = "since the treatment my eyes are so puffy that I can't open them"
+    assert kb.rules.matched_signs(question) == []  # no phrase of the file matches it
+    answer = kb.answer(question, 3)
+    assert answer.urgent and answer.warning_signs == ["eyes swollen shut"]
+    calm = kb.answer("how long is the redness after the laser", 3)
+    assert not calm.urgent

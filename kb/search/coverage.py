@@ -195,6 +195,21 @@ def specificity(word: str) -> float:
     return max(0.0, min(1.0, (7.0 - zipf(word)) / 7.0))
 
 
+#: A word at least this common in English (Zipf: about once in 300,000 words; "after",
+#: "long", "day", "time") says little of what a question is about: it is not marked in the
+#: passages shown.
+FILLER_ZIPF = 5.5
+
+
+def content_stems(text: str) -> set[str]:
+    """The stems of ``text``'s content words: not stopwords, not filler ("How long is the
+    redness after one day?" -> "redness")."""
+    from kb.search.query import zipf
+
+    drop = lexical.query_stopwords()
+    return {lexical.stem(w) for w in lexical.words(text) if w not in drop and zipf(w) < FILLER_ZIPF}
+
+
 def query_weights(text: str) -> dict[str, float]:
     """The query's stems that are not stopwords, each weighted by how specific its word is."""
     drop = lexical.query_stopwords()

@@ -21,7 +21,16 @@ from kb.errors import KBError, QueryError
 from kb.index import open_backend
 from kb.index.base import DocumentRecord, Generation
 from kb.search import coverage, smalltalk, triage
-from kb.search.query import Glossary, Rewrite, Vocabulary, nearest, parse_glossary, rewrite
+from kb.search.query import (
+    REAL_WORD_ZIPF,
+    Glossary,
+    Rewrite,
+    Vocabulary,
+    nearest,
+    parse_glossary,
+    rewrite,
+    zipf,
+)
 from kb.search.ranking import SIGNAL_NAMES, Clock, Signals, combine, needed_signals, signals_for
 
 
@@ -190,7 +199,7 @@ class KnowledgeBase:
             hits,
             signs,
             contact,
-            ranking.query.added,
+            ranking.query.new_words,
             clock.parts,
             "covered" if answered else "not_covered",
             confidence,
@@ -471,7 +480,10 @@ class KnowledgeBase:
         vocabulary = _vocabulary(generation)
 
         def correct(word: str) -> str | None:
-            found = nearest(lexical.stem(word), vocabulary)
+            stem = lexical.stem(word)
+            if stem != word and zipf(stem) >= REAL_WORD_ZIPF:
+                return None  # built on a real word ("presentable" on "present"): no misspelling
+            found = nearest(stem, vocabulary)
             return index.surface.get(found, found) if found else None
 
         return rewrite(

@@ -68,6 +68,13 @@ class Rewrite:
     def expanded(self) -> str:
         return " ".join([self.text, *self.added])
 
+    @property
+    def new_words(self) -> tuple[str, ...]:
+        """What was added that the question does not already say: "makeup" for "make-up"
+        is searched for, but "Also searched for: makeup" would tell the user nothing."""
+        said = {w.lower() for w in re.findall(r"\w+", self.text)}
+        return tuple(a for a in self.added if not {w.lower() for w in re.findall(r"\w+", a)} <= said)
+
 
 def _term_pattern(term: str) -> re.Pattern[str]:
     # Hyphens, spaces or nothing between words and between letters and digits: "co2",
