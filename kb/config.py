@@ -49,6 +49,8 @@ ENV_VARS = {
     "KB_VOTES_PER_MINUTE": "votes_per_minute",
     "KB_SEARCHES_PER_MINUTE": "searches_per_minute",
     "KB_TRUSTED_PROXIES": "trusted_proxies",
+    "KB_QUESTION_LOG": "question_log",
+    "KB_QUESTION_DAYS": "question_days",
     "KB_INGEST_MEMORY_MB": "ingest_memory_mb",
     "KB_QUEUE_CONCURRENCY": "queue_concurrency",
     "KB_QUEUE_SIZE": "queue_size",
@@ -178,6 +180,11 @@ class Settings:
     #: separated, e.g. ``127.0.0.1,10.0.0.0/8``): a request from one of them counts for the
     #: address it forwards. From anyone else the header is ignored.
     trusted_proxies: str = ""
+    #: The question log (kb/web/question_log.py): "on" keeps each question asked, masked,
+    #: for the staff page's content gaps; "off" stores nothing.
+    question_log: str = "on"
+    #: Logged questions older than this many days are deleted (at start-up and daily).
+    question_days: int = 90
     #: The staff page's re-ingest runs in a worker process, which is stopped when its
     #: resident memory passes this many MB (the model alone takes about 500 MB).
     ingest_memory_mb: int = 3072
@@ -222,6 +229,10 @@ class Settings:
         for name in ("staff_session_minutes", "login_max_failures", "login_lock_minutes", "votes_per_minute"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0; got {getattr(self, name)}.")
+        if self.question_log not in ("on", "off"):
+            raise ValueError(f"question_log {self.question_log!r}: use on or off.")
+        if self.question_days < 1:
+            raise ValueError(f"question_days {self.question_days}: keep questions at least 1 day.")
         if self.searches_per_minute < 0:
             raise ValueError(f"searches_per_minute {self.searches_per_minute}: use 0 (no limit) or more.")
         trusted_networks(self.trusted_proxies)  # says what is wrong with a bad entry

@@ -166,6 +166,67 @@ def test_votes_are_kept_newest_first(backend_settings: Settings, backend) -> Non
         votes.record("q", "p", "meh")
 
 
+def test_the_question_log_keeps_masked_questions_their_votes_and_forgets_old_ones(
+    backend_settings: Settings, backend
+) -> None:
+    from kb.index.questions import LoggedQuestion
+
+    log = backend.question_log()
+    asked = [
+        LoggedQuestion("Do you do tattoo removal? call me 07700 900123", "2026-01-02T10:00:00+00:00", "page", "not_covered", False),
+        LoggedQuestion("How long is the redness?", "2026-03-01T09:00:00+00:00", "api", "covered", False, ("faq.md#1", "faq.md#2")),
+        LoggedQuestion("pus and a fever, mail me at ann@example.org", "2026-03-02T09:00:00+00:00", "mcp", "covered", True, ("aftercare.pdf#4",)),
+    ]  # fmt: skip
+    log.record(asked)
+    found = log.entries("2026-01-01")
+    assert [e.question for e in found] == [
+        "Do you do tattoo removal? call me [phone]",
+        "How long is the redness?",
+        "pus and a fever, mail me at [email]",
+    ]
+    assert [(e.door, e.reason, e.urgent) for e in found] == [
+        ("page", "not_covered", False), ("api", "covered", False), ("mcp", "covered", True)
+    ]  # fmt: skip
+    assert found[1].passages == ("faq.md#1", "faq.md#2") and found[1].vote is None
+    # A vote lands on the latest asking of that question that showed that passage.
+    assert log.add_vote("How long is the redness?", "faq.md#2", "not helpful")
+    assert not log.add_vote("How long is the redness?", "other.md#9", "helpful")
+    assert log.add_vote("pus and a fever, mail me at ann@example.org", "aftercare.pdf#4", "helpful")  # masked alike
+    assert [e.vote for e in log.entries("2026-01-01")] == [None, "not helpful", "helpful"]
+    assert [e.question for e in log.entries("2026-03-01", "2026-03-02")] == ["How long is the redness?"]
+    # Retention: what is older than the cut is gone, from every reader.
+    assert log.forget_before("2026-03-01") == 1
+    other = open_backend(backend_settings)
+    try:
+        assert len(other.question_log().entries("2000")) == 2
+    finally:
+        other.close()
+    assert log.forget_all() == 2 and log.entries("2000") == []
+    log.close()
+
+
+def test_staff_golden_questions_are_kept_with_the_collection(backend_settings: Settings, backend) -> None:
+    assert backend.golden_questions() == []  # before anything was ever written
+    first = {"id": "staff-1", "question": "how much is botox", "split": "dev", "kind": "near", "answers": []}
+    second = {
+        "id": "staff-2", "question": "can i wear makeup", "split": "dev",
+        "answers": [{"source": "faq.md", "contains": "Mineral makeup"}],
+    }  # fmt: skip
+    backend.save_golden(first)
+    backend.save_golden(second)
+    backend.save_golden({**first, "question": "how much is botox?"})  # replaced, by its id
+    other = open_backend(backend_settings)  # as another app server sees them
+    try:
+        assert [q["question"] for q in other.golden_questions()] in (
+            ["can i wear makeup", "how much is botox?"],
+            ["how much is botox?", "can i wear makeup"],
+        )
+        assert other.remove_golden("staff-1") and not other.remove_golden("staff-1")
+    finally:
+        other.close()
+    assert backend.golden_questions() == [second]
+
+
 @pytest.mark.parametrize("log", ["golden", "ingests"])
 def test_history_logs_are_shared_and_read_newest_first(backend_settings: Settings, backend, log: str) -> None:
     assert backend.history(log) == []  # before anything was ever written

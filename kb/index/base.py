@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from kb.errors import IndexFormatError, IndexMismatchError
+from kb.index.questions import LoggedQuestion
 from kb.index.votes import Feedback
 from kb.reading.chunking import Passage
 
@@ -295,6 +296,35 @@ class FeedbackLog(ABC):
         return None
 
 
+class QuestionLog(ABC):
+    """The questions asked, masked (``kb.index.questions``), for staff to find what the
+    documents do not answer; they outlive every generation and are deleted after
+    ``KB_QUESTION_DAYS``."""
+
+    @abstractmethod
+    def record(self, entries: Sequence[LoggedQuestion]) -> None:
+        """Keep these entries (masked by ``LoggedQuestion.stored``), in one write."""
+
+    @abstractmethod
+    def add_vote(self, question: str, passage_id: str, vote: str) -> bool:
+        """Set the vote of the latest entry of this question that showed this passage;
+        False when there is none (the question was asked before the log, or logging is off)."""
+
+    @abstractmethod
+    def entries(self, since: str, until: str | None = None) -> list[LoggedQuestion]:
+        """The entries asked at or after ``since`` (and before ``until``), oldest first."""
+
+    @abstractmethod
+    def forget_before(self, at: str) -> int:
+        """Delete every entry asked before ``at``; returns how many."""
+
+    def forget_all(self) -> int:
+        return self.forget_before("9999")
+
+    def close(self) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class WorkItem:
     """One piece of an ingest's work: a document to read (``data``: its bytes) or a batch
@@ -447,6 +477,22 @@ class IndexBackend(ABC):
     # --- beside the index -------------------------------------------------------------
     @abstractmethod
     def feedback(self) -> FeedbackLog: ...
+
+    @abstractmethod
+    def question_log(self) -> QuestionLog: ...
+
+    @abstractmethod
+    def golden_questions(self) -> list[dict]:
+        """The golden questions staff wrote from real questions (``kb.quality.evaluation``'s
+        format, each with an ``id``), kept with this collection's index, oldest first."""
+
+    @abstractmethod
+    def save_golden(self, question: dict) -> None:
+        """Keep one golden question; one with the same ``id`` is replaced."""
+
+    @abstractmethod
+    def remove_golden(self, question_id: str) -> bool:
+        """Forget one golden question; False when there was none of that id."""
 
     @abstractmethod
     def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:

@@ -49,11 +49,14 @@ from kb.index.files.folder import (
     remove_leftovers,
 )
 from kb.index.files.generation import Generation, check_compatible, open_current, open_generation
+from kb.index.files.golden import change_golden, read_golden
+from kb.index.files.questions import QuestionStore
 from kb.index.files.votes import FeedbackStore
 from kb.index.files.writer import is_disk_full, write_generation
 
-#: The votes' file in the index folder.
+#: The votes' and the question log's files in the index folder.
 FEEDBACK = "feedback.sqlite"
+QUESTIONS = "questions.sqlite"
 
 
 class FilesBackend(IndexBackend):
@@ -117,6 +120,18 @@ class FilesBackend(IndexBackend):
 
     def feedback(self) -> FeedbackStore:
         return FeedbackStore(self.index_dir / FEEDBACK)
+
+    def question_log(self) -> QuestionStore:
+        return QuestionStore(self.index_dir / QUESTIONS)
+
+    def golden_questions(self) -> list[dict]:
+        return read_golden(self.index_dir)
+
+    def save_golden(self, question: dict) -> None:
+        change_golden(self.index_dir, keep=question)
+
+    def remove_golden(self, question_id: str) -> bool:
+        return change_golden(self.index_dir, drop=question_id)
 
     def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:
         return latest_records(self.index_dir, log, limit)

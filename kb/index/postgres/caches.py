@@ -1,5 +1,5 @@
 """What lives beside the generations in Postgres: the embedding cache every ingest worker
-shares, and the visitors' votes."""
+shares, the visitors' votes and the question log."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from kb.index.base import EmbeddingCache, FeedbackLog
+from kb.index.base import EmbeddingCache, FeedbackLog, QuestionLog
 from kb.index.postgres.connection import translated
+from kb.index.questions import LoggedQuestion
 from kb.index.votes import Feedback, checked_vote
 
 #: Keys asked for in one statement.
@@ -113,3 +114,51 @@ class PostgresFeedback(FeedbackLog):
                     raise
                 self._create()  # before the first ingest: the tables, where this role may make them
         return []
+
+
+class PostgresQuestions(QuestionLog):
+    """The question log in ``<schema>.questions``; the app's reading role may add entries,
+    set their votes and delete old ones."""
+
+    def __init__(self, pool: ConnectionPool, url: str, shared: str, create: Callable[[], None]) -> None:
+        self._votes = PostgresFeedback(pool, url, shared, create)  # its connection and retry
+        self._table = sql.Identifier(shared, "questions")
+
+    def record(self, entries: Sequence[LoggedQuestion]) -> None:
+        if not entries:
+            return
+        rows = [e.stored() for e in entries]
+        marks = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s::jsonb)") for _ in rows)
+        query = sql.SQL("INSERT INTO {} (at, door, reason, urgent, question, passages) VALUES ").format(self._table)
+        self._votes._run(query + marks, tuple(v for row in rows for v in row))
+
+    def add_vote(self, question: str, passage_id: str, vote: str) -> bool:
+        asked = LoggedQuestion(question, "", "page", "covered", False).stored()[4]
+        query = sql.SQL(
+            "UPDATE {t} SET vote = %s WHERE id = (SELECT id FROM {t} WHERE question = %s AND passages ? %s "
+            "ORDER BY id DESC LIMIT 1) RETURNING id"
+        ).format(t=self._table)
+        return bool(self._votes._run(query, (vote, asked, passage_id)))
+
+    def entries(self, since: str, until: str | None = None) -> list[LoggedQuestion]:
+        query = sql.SQL(
+            "SELECT id, at, door, reason, urgent, question, passages::text, vote FROM {} "
+            "WHERE at >= %s AND at < %s ORDER BY id"
+        ).format(self._table)
+        return [LoggedQuestion.from_row(row) for row in self._votes._run(query, (since, until or "9999"))]
+
+    def forget_before(self, at: str) -> int:
+        query = sql.SQL("DELETE FROM {} WHERE at < %s RETURNING id").format(self._table)
+        return len(self._votes._run(query, (at,)))
+
+
+class PostgresTable:
+    """Statements on one shared table, made first if this is before the first ingest."""
+
+    def __init__(self, pool: ConnectionPool, url: str, shared: str, table: str, create: Callable[[], None]) -> None:
+        self._runner = PostgresFeedback(pool, url, shared, create)  # its connection and retry
+        self._table = sql.Identifier(shared, table)
+
+    def rows(self, statement: str, args: tuple) -> list:
+        found = self._runner._run(sql.SQL(statement).format(self._table), args)
+        return [row[0] for row in found]

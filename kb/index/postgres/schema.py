@@ -8,6 +8,8 @@ Shared tables live in one schema per collection (``Settings.pg_schema``, default
                      that writes the generation)
     kb.embeddings    the embedding cache every ingest worker shares: key -> float32 bytes
     kb.votes         helpful / not helpful votes
+    kb.questions     the question log, masked (kb/index/questions.py)
+    kb.golden_questions  golden questions staff wrote from real questions
     kb.golden_checks the golden questions' figures after each ingest (JSON), newest last
     kb.ingest_reports each ingest's report (JSON), newest last
     kb.ingest_tasks  the documents an ingest hands out to its workers (kb/index/postgres/tasks.py)
@@ -67,6 +69,20 @@ def shared_tables(schema: str) -> sql.Composed:
             passage_id text NOT NULL,
             vote text NOT NULL,
             at text NOT NULL);
+        CREATE TABLE IF NOT EXISTS {s}.questions (
+            id bigserial PRIMARY KEY,
+            at text NOT NULL,
+            door text NOT NULL,
+            reason text NOT NULL,
+            urgent boolean NOT NULL,
+            question text NOT NULL,
+            passages jsonb NOT NULL,
+            vote text);
+        CREATE INDEX IF NOT EXISTS questions_at ON {s}.questions (at);
+        CREATE TABLE IF NOT EXISTS {s}.golden_questions (
+            id text PRIMARY KEY,
+            record jsonb NOT NULL,
+            added bigserial);
         CREATE TABLE IF NOT EXISTS {s}.golden_checks (
             id bigserial PRIMARY KEY,
             record jsonb NOT NULL);
@@ -131,6 +147,12 @@ def grant_reading(conn: psycopg.Connection, *schemas: str, votes_in: str | None 
         s = sql.Identifier(votes_in)
         conn.execute(sql.SQL("GRANT INSERT ON {}.votes TO {}").format(s, reader))
         conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE {}.votes_id_seq TO {}").format(s, reader))
+        # The question log: the app writes it, sets votes on it and deletes what is too old.
+        conn.execute(sql.SQL("GRANT INSERT, UPDATE, DELETE ON {}.questions TO {}").format(s, reader))
+        conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE {}.questions_id_seq TO {}").format(s, reader))
+        # Staff write golden questions from the staff page, which reads with this role.
+        conn.execute(sql.SQL("GRANT INSERT, UPDATE, DELETE ON {}.golden_questions TO {}").format(s, reader))
+        conn.execute(sql.SQL("GRANT USAGE ON SEQUENCE {}.golden_questions_added_seq TO {}").format(s, reader))
 
 
 def check_server(conn: psycopg.Connection) -> None:
