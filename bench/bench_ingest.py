@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 from bench.corpus import generate_corpus  # noqa: E402
 from kb.config import Settings  # noqa: E402
 from kb.embedding import Embedder, resolve_model  # noqa: E402
+from kb.golden_questions import load_questions  # noqa: E402
 from kb.index import files as store  # noqa: E402
 from kb.ingest import ingest  # noqa: E402
 
@@ -296,7 +297,7 @@ def quality(settings: Settings, embedder: Embedder, run: Run) -> str:
     from kb.quality import evaluation
     from kb.search import KnowledgeBase
 
-    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
     base = KnowledgeBase(settings, embedder)
     generation = base.generation
     passages = generation.passages_at(range(generation.passage_count))

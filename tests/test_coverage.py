@@ -13,6 +13,7 @@ import pytest
 
 from kb.config import Settings
 from kb.embedding import Embedder
+from kb.golden_questions import load_questions, questions_from, questions_in
 from kb.ingest import ingest
 from kb.quality import evaluation
 from kb.search import KnowledgeBase, coverage
@@ -74,12 +75,16 @@ def test_golden_questions_are_examples_only_for_the_documents_they_were_written_
         {"id": "3", "question": "Test only", "split": "test", "answers": [{"source": "faq.md", "contains": "x"}]},
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    assert coverage.golden_examples(path, {"faq.md"}) == (
+    file = questions_in(path)
+    assert coverage.golden_examples(file, {"faq.md"}) == (
         ["How long is the redness?", "How much is Botox?"],
         [True, False],
     )
-    assert coverage.golden_examples(path, {"other.md"}) == ([], [])
-    assert coverage.golden_examples(tmp_path / "missing.jsonl", {"faq.md"}) == ([], [])
+    assert coverage.golden_examples(file, {"other.md"}) == ([], [])
+    assert coverage.golden_examples(questions_in(tmp_path / "missing.jsonl"), {"faq.md"}) == ([], [])
+    # Staff's, written from real questions for this collection, always count.
+    staff = questions_from([{"id": "s1", "question": "do you do lip filler", "split": "dev", "kind": "near"}, {"bad": 1}])
+    assert coverage.golden_examples(file, {"other.md"}, staff) == (["do you do lip filler"], [False])
 
 
 def test_the_shipped_subjects_are_well_formed() -> None:
@@ -264,8 +269,29 @@ def test_a_golden_question_is_never_its_own_example(
     assert without["like_covered"] + without["nearer_other"] < 0.99
     # The golden check (and every evaluation) asks it without itself.
     outcome = next(
-        o for o in evaluation.run(kb, evaluation.load_questions(path)) if o.question.question == near
+        o for o in evaluation.run(kb, load_questions(path)) if o.question.question == near
     )
     assert outcome.confidence == pytest.approx(kb.answer(near, 10, leave_out=True).confidence)
     assert outcome.confidence != pytest.approx(kb.answer(near, 10).confidence)
     assert golden.check(kb, path).questions == 2
+
+
+@pytest.mark.slow
+def test_golden_questions_staff_wrote_are_asked_after_an_ingest_and_are_examples(
+    built: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
+    """No golden file, but staff wrote two from real questions: the check asks them, and
+    the not-covered decision counts them among its examples."""
+    from kb.quality import golden
+
+    kb = KnowledgeBase(built.with_changes(golden_questions=tmp_path / "none.jsonl"), embedder)
+    assert golden.check(kb, kb.settings.golden_questions) is None
+    kb.backend.save_golden(
+        {"id": "staff-1", "question": "does the laser sting", "split": "dev",
+         "answers": [{"source": "faq.md", "contains": "prickling heat"}]}
+    )  # fmt: skip
+    kb.backend.save_golden({"id": "staff-2", "question": "do you sell gift cards", "split": "dev", "kind": "near", "answers": []})
+    result = golden.check(kb, kb.settings.golden_questions)
+    assert result is not None and (result.questions, result.answerable) == (2, 1)
+    fresh = KnowledgeBase(kb.settings, embedder)  # examples are made once per generation
+    assert {"does the laser sting", "do you sell gift cards"} <= set(fresh.examples().texts)

@@ -11,8 +11,9 @@ import pytest
 
 from kb.config import Settings
 from kb.embedding import Embedder
+from kb.golden_questions import Expected, Question, load_questions
 from kb.quality import evaluation, golden
-from kb.quality.evaluation import Expected, Outcome, Question
+from kb.quality.evaluation import Outcome
 from kb.search import Hit, KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,11 +82,11 @@ def test_a_malformed_question_file_is_refused_with_its_line(tmp_path: Path) -> N
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "a", "question": "q", "split": "dev", "kind": "answerable", "answers": []}\n')
     with pytest.raises(ValueError, match="line 1: an answerable question needs answers"):
-        evaluation.load_questions(path)
+        load_questions(path)
 
 
 def test_the_shipped_evaluation_set_is_large_split_and_labelled() -> None:
-    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
     answerable = [q for q in questions if q.kind == "answerable"]
     off_topic = [q for q in questions if q.kind != "answerable"]
     assert len(answerable) >= 200 and len(off_topic) >= 40
@@ -100,7 +101,7 @@ def test_the_shipped_evaluation_set_is_large_split_and_labelled() -> None:
 @pytest.mark.slow
 def test_every_label_is_found_in_the_shipped_documents(shipped_index: Settings, embedder: Embedder) -> None:
     kb = KnowledgeBase(shipped_index, embedder)
-    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
     assert evaluation.missing_labels(kb, questions) == []
 
 

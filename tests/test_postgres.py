@@ -23,6 +23,7 @@ from test_app import STAFF, RunningApp, free_port
 
 from kb.config import Settings
 from kb.errors import IndexUnavailableError, KBError
+from kb.golden_questions import load_questions
 from kb.index.postgres.local import APP_USER, INGEST_USER, LocalPostgres
 from kb.ingest import ingest
 from kb.quality import evaluation
@@ -44,7 +45,7 @@ def test_postgres_answers_every_evaluation_question_as_the_files_backend(
     pg_shipped: Settings, shipped_index: Settings, embedder
 ) -> None:
     on_files, on_pg = KnowledgeBase(shipped_index, embedder), KnowledgeBase(pg_shipped, embedder)
-    questions = evaluation.load_questions(ROOT / "eval" / "questions.jsonl")
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
     assert len(questions) > 300
     reordered = []
     for question in questions:
@@ -77,7 +78,7 @@ def test_a_large_collection_is_searched_by_hnsw_candidates(
     assert kb.generation.manifest["vector_index"]["factory"] == "hnsw" and not kb.generation.exact
     on_files = KnowledgeBase(shipped_index.with_changes(full_scan_passages=10), embedder)
     same = 0
-    questions = [q for q in evaluation.load_questions(ROOT / "eval" / "questions.jsonl") if q.split == "dev"]
+    questions = [q for q in load_questions(ROOT / "eval" / "questions.jsonl") if q.split == "dev"]
     for question in questions:
         a, b = on_files.search(question.question, 5), kb.search(question.question, 5)
         same += [h.passage_id for h in a] == [h.passage_id for h in b]

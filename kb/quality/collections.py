@@ -23,7 +23,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.quality.evaluation import Expected, Question, load_questions, normalize
+from kb.golden_questions import Expected, Question, load_questions
+from kb.quality.evaluation import normalize
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHARED = ROOT.parent / "shared"

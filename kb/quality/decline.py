@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from kb.config import DEFAULT_MODEL
+from kb.golden_questions import Question
 from kb.index import lexical
-from kb.quality.evaluation import Question, matches
+from kb.quality.evaluation import matches
 from kb.search import KnowledgeBase
 from kb.search.coverage import DEPTH, FEATURES, MODEL_FILE, PASSAGE_FEATURES, passage_features
 

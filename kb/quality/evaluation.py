@@ -19,66 +19,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
+from kb.golden_questions import Expected, Question
 from kb.reading.documents import DOCUMENT_TYPES
 from kb.search import Hit, KnowledgeBase
 from kb.search.ranking import keyword_weight
 from kb.search.triage import reassures
 
-Kind = Literal["answerable", "near", "far", "small_talk"]
 #: How many hits are judged: MRR@10 and nDCG@10 look no further.
 DEPTH = 10
-
-
-@dataclass(frozen=True)
-class Expected:
-    """One passage that answers a question: its document, page (PDFs) and a phrase in it."""
-
-    source: str
-    contains: str
-    page: int | None = None
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    split: str  # "dev" (tune on it) or "test" (report only)
-    kind: Kind = "answerable"
-    answers: tuple[Expected, ...] = ()
-    style: str = ""
-
-
-def load_questions(path: Path) -> list[Question]:
-    """Questions from a JSONL file: one object per line with id, question, split, kind and
-    answers ([{source, contains, page?}]; empty for questions the documents don't answer)."""
-    out = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            answers = tuple(
-                Expected(a["source"], a["contains"], a.get("page")) for a in item.get("answers", [])
-            )
-            kind = item.get("kind", "answerable" if answers else "near")
-            out.append(
-                Question(item["id"], item["question"], item["split"], kind, answers, item.get("style", ""))
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}, line {number}: not a question record ({exc}).") from None
-        if (kind == "answerable") != bool(answers):
-            raise ValueError(f"{path}, line {number}: an answerable question needs answers, others none.")
-    return out
-
-
-def belongs(questions: Sequence[Question], sources: set[str]) -> bool:
-    """Whether questions belong to a collection of these documents: any answerable one is
-    answered by a document it holds."""
-    return any(a.source in sources for q in questions if q.kind == "answerable" for a in q.answers)
 
 
 def normalize(text: str) -> str:

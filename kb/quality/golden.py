@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kb.errors import KBError
+from kb.golden_questions import belongs, load_questions, questions_from
 from kb.index.clock import now_iso
 from kb.quality import evaluation
 from kb.search import KnowledgeBase
@@ -69,24 +70,31 @@ class NotThisCollection(Exception):
 
 
 def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> GoldenCheck | None:
-    """Ask the golden questions of the generation in service and record the figures.
+    """Ask the golden questions of the generation in service and record the figures: the
+    golden file's, and those staff wrote from real questions (kept with the index).
 
-    Returns None when there is no questions file (a clinic without golden questions).
+    Returns None when there are none (a clinic without golden questions).
 
     Raises:
-        NotThisCollection: none of the questions is answered by a document indexed here.
+        NotThisCollection: the file's questions are about other documents, and staff wrote
+        none for these.
     """
-    if not Path(questions_path).is_file():
-        return None
-    questions = [q for q in evaluation.load_questions(questions_path) if q.split == split]
+    staff = [q for q in questions_from(kb.backend.golden_questions()) if q.split == split]
+    file = [q for q in load_questions(questions_path) if q.split == split] if Path(questions_path).is_file() else []
     # Once they belong, all are asked: an answer whose document was removed is a loss to
     # report, not a question to skip.
-    if not evaluation.belongs(questions, {d.source for d in kb.documents()}):
-        raise NotThisCollection(
-            f"none of the {len(questions)} {split} questions in {questions_path} is answered by a "
-            "document indexed here: they were written for other documents. Write golden questions "
-            'for these (README, "Golden questions") and point KB_GOLDEN at them'
-        )
+    if file and not belongs(file, {d.source for d in kb.documents()}):
+        if not staff:
+            raise NotThisCollection(
+                f"none of the {len(file)} {split} questions in {questions_path} is answered by a "
+                "document indexed here: they were written for other documents. Write golden questions "
+                'for these (README, "Golden questions"; or from real questions on the staff page) '
+                "and point KB_GOLDEN at them"
+            )
+        file = []
+    questions = file + staff
+    if not questions:
+        return None
     outcomes = evaluation.run(kb, questions)
     f = evaluation.figures(outcomes)
     in_top3 = sorted(o.question.id for o in outcomes if o.rank is not None and o.rank <= 3)
@@ -123,5 +131,5 @@ def golden_summary(kb: KnowledgeBase) -> str:
     except (KBError, ValueError) as exc:
         return f"  golden questions: not asked ({exc})"
     if result is None:
-        return f"  golden questions: none ({kb.settings.golden_questions} not found)"
+        return f"  golden questions: none ({kb.settings.golden_questions} not found, and none written on the staff page)"
     return result.summary()

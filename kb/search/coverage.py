@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.golden_questions import Question, belongs
 from kb.index import lexical
 from kb.index.base import Generation
 
@@ -163,27 +164,15 @@ def mentions_in(generation: Generation, subjects: Sequence[Subject]) -> dict[str
     return subject_mentions(((titles.get(source, ""), text) for source, text in texts), subjects)
 
 
-def golden_examples(path: Path, sources: set[str]) -> tuple[list[str], list[bool]]:
-    """The dev questions of a golden file (the evaluation format: eval/README.md) as
-    examples, and whether each is covered; none when the file is missing or unreadable, or
-    none of its answers is in ``sources`` (written for other documents)."""
-    texts, covered, belongs = [], [], False
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        for line in lines:
-            if not line.strip():
-                continue
-            item = json.loads(line)
-            answers = item.get("answers") or []
-            kind = item.get("kind", "answerable" if answers else "near")
-            if item.get("split") != "dev" or kind not in ("answerable", "near", "far"):
-                continue
-            texts.append(str(item["question"]))
-            covered.append(kind == "answerable")
-            belongs = belongs or any(a.get("source") in sources for a in answers)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return [], []
-    return (texts, covered) if belongs else ([], [])
+def golden_examples(
+    file: Sequence[Question], sources: set[str], staff: Sequence[Question] = ()
+) -> tuple[list[str], list[bool]]:
+    """The golden dev questions as examples, and whether each is covered: a golden file's
+    when it belongs to these ``sources`` (none when it was written for other documents),
+    and those staff wrote from real questions for this collection (kept with its index)."""
+    asked = [*(file if belongs(file, sources) else ()), *staff]
+    kept = [q for q in asked if q.split == "dev" and q.kind in ("answerable", "near", "far")]
+    return [q.question for q in kept], [q.kind == "answerable" for q in kept]
 
 
 @cache

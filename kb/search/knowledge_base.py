@@ -18,6 +18,7 @@ import numpy as np
 from kb.config import Settings
 from kb.embedding import Embedder
 from kb.errors import KBError, QueryError
+from kb.golden_questions import questions_from, questions_in
 from kb.index import open_backend
 from kb.index.base import DocumentRecord, Generation
 from kb.search import coverage, smalltalk, triage
@@ -273,8 +274,9 @@ class KnowledgeBase:
         else:  # built by an older version or with other subjects: looked up now
             mentions = coverage.mentions_in(generation, subjects)
         texts, covered = coverage.example_questions(mentions, subjects)
+        staff = questions_from(self.backend.golden_questions())
         golden_texts, golden_covered = coverage.golden_examples(
-            self.settings.golden_questions, {d.source for d in generation.documents()}
+            questions_in(self.settings.golden_questions), {d.source for d in generation.documents()}, staff
         )
         texts, covered = texts + golden_texts, covered + golden_covered
         if not texts:

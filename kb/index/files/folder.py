@@ -12,7 +12,7 @@ Layout::
       ingest.lock          held by the one ingest allowed at a time
       feedback.sqlite      visitors' votes (votes.py), kept across generations
       questions.sqlite     the question log, masked (questions.py), kept KB_QUESTION_DAYS
-      golden.jsonl         golden questions staff wrote from real questions (golden.py)
+      golden-questions.jsonl  golden questions staff wrote from real questions (golden.py)
 
 A generation is written under ``generations/<name>.partial``, read back and checked,
 synced, renamed, and only then named in ``CURRENT`` (writer.py); a crash at any moment

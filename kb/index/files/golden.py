@@ -1,5 +1,5 @@
 """The golden questions staff wrote from real questions, in the index folder
-(``golden.jsonl``): kept across generations, each write replaces the file atomically."""
+(``golden-questions.jsonl``): kept across generations, each write replaces the file atomically."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-GOLDEN = "golden.jsonl"
+GOLDEN = "golden-questions.jsonl"
 
 
 def read_golden(index_dir: Path) -> list[dict]:
