@@ -32,6 +32,7 @@ BENCHMARKS = {
     "search_scale": "bench.bench_search_scale",
     "postgres": "bench.bench_postgres",
     "models": "bench.bench_models",
+    "question_log": "bench.bench_question_log",
 }
 #: Arguments each benchmark gets in a full run: BM25 at scale is measured by search_scale.
 FULL = {"load": ["--seconds", "10"], "scale": ["--skip-lexical"]}

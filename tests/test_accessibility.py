@@ -55,6 +55,12 @@ def test_the_ask_page_has_no_serious_axe_violations_empty_or_with_results(open_p
     ask(page, "How do I mix the vinegar soak for my face?")
     wait_for_cards(page)
     check_page(page, "ask (with results)")
+    page.locator("button.kb-vote").first.click()
+    page.locator(".kb-thanks").first.filter(has_text="Thank you").wait_for(timeout=10_000)
+    check_page(page, "ask (a vote pressed)")
+    ask(page, "I have blisters and a fever three days after my laser")
+    page.locator(".kb-urgent").wait_for(timeout=30_000)
+    check_page(page, "ask (urgent)")
 
 
 def test_the_documents_tab_has_no_serious_axe_violations(open_page) -> None:
@@ -62,8 +68,10 @@ def test_the_documents_tab_has_no_serious_axe_violations(open_page) -> None:
 
     page = open_page()
     page.get_by_role("tab", name="Documents").click()
-    expect(page.locator(".kb-documents tbody tr").first).to_be_visible(timeout=20_000)
+    expect(page.locator(".kb-doclist li").first).to_be_visible(timeout=20_000)
     check_page(page, "documents")
+    page.locator(".kb-doclist summary").first.click()  # a notice unfolded
+    check_page(page, "documents (a notice open)")
 
 
 def test_the_staff_page_after_login_has_no_serious_axe_violations(open_page) -> None:
@@ -83,6 +91,16 @@ def test_the_staff_page_after_login_has_no_serious_axe_violations(open_page) -> 
     page.get_by_role("button", name="Remove faq.md").click()  # the confirmation, shown
     page.locator("#confirm-remove").wait_for(timeout=20_000)
     check_page(page, "staff (confirming a removal)")
+    page.locator("#keep-btn").click()
+    page.get_by_role("button", name="Size", exact=True).click()  # sorted, then filtered
+    page.locator("th[aria-sort=ascending]").wait_for(timeout=5_000)
+    check_page(page, "staff (sorted table)")
+    page.get_by_label("Filter the documents").fill("pdf")
+    page.locator("#staff-filter-count").filter(has_text="files shown").wait_for(timeout=5_000)
+    check_page(page, "staff (sorted and filtered table)")
+    page.set_viewport_size(PHONE)  # the table as cards on a phone
+    page.get_by_label("Filter the documents").fill("")
+    check_page(page, "staff (phone)")
 
 
 def test_the_document_viewer_has_no_serious_axe_violations(open_page) -> None:
@@ -110,6 +128,7 @@ FOCUSED = """() => {
   if (e.matches('a.kb-source')) return 'link ' + e.closest('article').dataset.passage;
   if (e.matches('button.kb-vote')) return 'vote ' + e.textContent.trim();
   if (e.matches('#question textarea')) return 'question';
+  if (e.matches('#answer-heading')) return 'answer heading';
   return e.tagName.toLowerCase() + ' ' + (e.textContent || '').trim().slice(0, 30);
 }"""
 #: The focused element's outline, as drawn (width in px, style).
@@ -136,7 +155,10 @@ def test_a_question_asked_and_its_sources_opened_with_the_keyboard_only(open_pag
     passages = page.eval_on_selector_all("article.kb-card", "cards => cards.map(c => c.dataset.passage)")
     assert len(passages) == 5
 
-    tab_until(page, "link ")
+    # Enter takes the focus to the answer's heading, with no Tab; the next Tab is the first card.
+    page.wait_for_function("document.activeElement.id === 'answer-heading'", timeout=10_000)
+    assert page.evaluate(FOCUSED) == "answer heading"
+    page.keyboard.press("Tab")
     # Each card's source link, then its two votes, card after card, focus drawn each time.
     expected = [f(p) for p in passages for f in (lambda p: f"link {p}", lambda _: "vote Helpful",
                                                   lambda _: "vote Not helpful")]  # fmt: skip
@@ -151,21 +173,21 @@ def test_a_question_asked_and_its_sources_opened_with_the_keyboard_only(open_pag
     for where, (width, style, colour) in zip(seen, outlines, strict=True):
         assert width >= 2 and style == "solid", f"no outline of ours on {where}: {width}px {style} {colour}"
 
-    # Back to the first card's link, and Enter opens its document at the passage's page.
+    # Back to the first card's link, and Enter opens its document at the passage's page,
+    # in the same tab.
     for _ in expected[1:]:
         page.keyboard.press("Shift+Tab")
     assert page.evaluate(FOCUSED) == expected[0]
+    page.screenshot(path=str(ARTIFACTS / "keyboard-focus.png"))
     href = page.locator("a.kb-source").first.get_attribute("href")
-    with page.context.expect_page() as opened:
-        page.keyboard.press("Enter")
-    document = opened.value
-    document.wait_for_load_state()
-    assert document.url == running_url(page) + href.lstrip("/")
-    assert "/view/" in document.url and document.url.endswith("#passage")
+    base = running_url(page)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/view/**")
+    assert page.url == base + href.lstrip("/")
+    assert "/view/" in page.url and page.url.endswith("#passage")
     from playwright.sync_api import expect
 
-    expect(document.locator("#passage").first).to_be_in_viewport()  # opened at the passage
-    page.screenshot(path=str(ARTIFACTS / "keyboard-focus.png"))
+    expect(page.locator("#passage").first).to_be_in_viewport()  # opened at the passage
 
 
 def running_url(page) -> str:
@@ -202,9 +224,13 @@ def test_on_a_phone_the_question_box_is_full_width_and_nothing_scrolls_sideways(
     page.locator("#question").evaluate("e => e.scrollIntoView()")  # the question, then the first card
     page.screenshot(path=str(ARTIFACTS / "phone-results.png"))
     page.get_by_role("tab", name="Documents").click()
-    expect(page.locator(".kb-documents tbody tr").first).to_be_visible(timeout=20_000)
+    expect(page.locator(".kb-doclist li").first).to_be_visible(timeout=20_000)
     layout = page.evaluate(LAYOUT)
     assert layout["scrollWidth"] <= layout["innerWidth"], f"documents tab scrolls sideways: {layout}"
+    # 13 documents on three phone screens at most (their notices folded): 5,500 px before.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 3 * PHONE["height"], f"the documents tab is {height} px tall on a phone"
+    page.screenshot(path=str(ARTIFACTS / "phone-documents.png"), full_page=True)
 
 
 # --- fonts --------------------------------------------------------------------------------

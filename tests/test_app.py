@@ -385,6 +385,7 @@ STAFF_ACTIONS = {
     "feedback",
     "document_status",
     "last_report",
+    "questions",
 }
 
 
@@ -555,3 +556,63 @@ def test_an_index_written_by_an_older_version_is_rebuilt_at_start(built: Setting
     kb = load_knowledge_base(built)
     assert kb.generation.name != name and kb.generation.manifest["format"] == store.FORMAT_VERSION
     assert kb.search("Saturday opening hours", 1)[0].source == "hours.txt"
+
+
+def test_questions_are_logged_from_each_door_without_who_asked(app: RunningApp, client: Client) -> None:
+    """The question log (on by default): the gradio API's and the plain route's questions,
+    masked, with their door and outcome; nothing of the asker (address, browser)."""
+    from kb.index.files.questions import QuestionStore
+
+    typed = "log check: do you sell gift vouchers? mail me at zed.q@example.org"
+    client.predict(typed, 3, api_name="/search")
+    httpx.get(app.url + "api/search", params={"q": typed + " (plain)"}, headers={"User-Agent": "AskerBrowser/9"})
+    path = app.settings.index_dir / "questions.sqlite"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        logged = [e for e in QuestionStore(path).entries("2000") if e.question.startswith("log check")] if path.exists() else []
+        if len(logged) == 2:
+            break
+        time.sleep(0.2)
+    assert sorted(e.door for e in logged) == ["api", "gradio_api"]
+    assert all(e.question.startswith("log check: do you sell gift vouchers? mail me at [email]") for e in logged)
+    assert all(e.reason in ("covered", "not_covered") and e.at.endswith("+00:00") for e in logged)
+    stored = b"".join(p.read_bytes() for p in path.parent.glob("questions.sqlite*"))
+    for trace in (b"zed.q", b"example.org", b"127.0.0.1", b"AskerBrowser", b"python-httpx"):
+        assert trace not in stored
+
+
+
+def test_staff_see_paraphrases_of_an_unanswered_question_as_one_group(app: RunningApp, client: Client) -> None:
+    """The staff API's /questions: three wordings of one need the documents do not cover
+    come back as one group of three; a covered question is in no group."""
+    asked = ["do you offer teeth whitening", "teeth whitening price?", "can i get my teeth whitened at your clinic"]
+    for question in asked:
+        assert client.predict(question, 3, api_name="/search")["answered"] is False
+    assert client.predict("How long is the redness after a CO2 laser?", 3, api_name="/search")["answered"]
+    staff = Client(app.url + "staff/", auth=STAFF, verbose=False)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        groups = staff.predict(30, api_name="/questions")["groups"]
+        whitening = [g for g in groups if set(asked) & set(g["examples"])]
+        if whitening and whitening[0]["count"] >= 3:
+            break
+        time.sleep(0.5)
+    [group] = whitening
+    assert set(asked) <= set(group["examples"]) and group["reason"] == "not_covered"
+    assert set(group) == {"label", "count", "reason", "first", "last", "examples"}
+    assert all("redness" not in e for g in groups for e in g["examples"])
+
+
+def test_with_the_question_log_off_nothing_is_stored(built: Settings, embedder) -> None:
+    from fastapi.testclient import TestClient
+
+    from kb.search import KnowledgeBase
+    from kb.web.server import build_app
+
+    kb = KnowledgeBase(built, embedder)
+    for setting, kept in (("off", False), ("on", True)):
+        server = build_app(built.with_changes(question_log=setting), {}, lambda timeout: kb)
+        assert TestClient(server).get("/api/search", params={"q": "do you do botox"}).status_code == 200
+        server.state.questions.flush()
+        server.state.questions.stop()
+        assert (built.index_dir / "questions.sqlite").exists() is kept, setting

@@ -56,3 +56,19 @@ def test_the_paraphrase_set_is_well_formed() -> None:
     assert len(rows) == 160 and len(groups) == 40
     assert all(sum(r["group"] == g for r in rows) == 4 for g in groups)
     assert {r["split"] for r in rows} == {"dev", "test"}
+
+
+def test_groups_staff_handled_leave_the_gaps_and_the_weeks_count_every_question(embedder: Embedder) -> None:
+    import dataclasses
+
+    entries = [
+        asked("do you do teeth whitening", "1"),
+        dataclasses.replace(asked("teeth whitening price", "2"), handled="fine"),
+        asked("How long is the redness?", "8", reason="covered"),
+        asked("hi", "8", reason="small_talk"),
+    ]
+    assert [g.count for g in gaps.group(entries, embedder)] == [1]
+    assert gaps.weekly(entries) == [
+        ("2026-11-30", "not covered", 2),  # Tuesday 1 Dec and Wednesday 2 Dec: the week of Monday 30 Nov
+        ("2026-12-07", "answered", 1),
+    ]

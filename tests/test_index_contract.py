@@ -194,6 +194,11 @@ def test_the_question_log_keeps_masked_questions_their_votes_and_forgets_old_one
     assert log.add_vote("pus and a fever, mail me at ann@example.org", "aftercare.pdf#4", "helpful")  # masked alike
     assert [e.vote for e in log.entries("2026-01-01")] == [None, "not helpful", "helpful"]
     assert [e.question for e in log.entries("2026-03-01", "2026-03-02")] == ["How long is the redness?"]
+    # Staff's answer to a group: its entries are marked, and stay.
+    log.set_handled([found[0].id], "fine")
+    assert [e.handled for e in log.entries("2026-01-01")] == ["fine", None, None]
+    with pytest.raises(ValueError, match="handled must be one of"):
+        log.set_handled([found[0].id], "deleted")
     # Retention: what is older than the cut is gone, from every reader.
     assert log.forget_before("2026-03-01") == 1
     other = open_backend(backend_settings)

@@ -122,3 +122,20 @@ def test_gradio_mcp_server_env_leaves_staff_out_and_a_stop_is_prompt(
         running.process.wait(timeout=10)
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("transport", ["http", "sse"])
+def test_a_question_asked_through_mcp_is_logged_as_such(app: RunningApp, transport: str) -> None:
+    import time
+
+    from kb.index.files.questions import QuestionStore
+
+    typed = f"mcp log check over {transport}: do you do teeth whitening"
+    assert not call(app, "search", {"question": typed, "k": 2}, transport).isError
+    path = app.settings.index_dir / "questions.sqlite"
+    deadline = time.monotonic() + 30
+    logged = []
+    while not logged and time.monotonic() < deadline:
+        time.sleep(0.2)
+        logged = [e for e in QuestionStore(path).entries("2000") if e.question == typed] if path.exists() else []
+    assert [e.door for e in logged] == ["mcp"]

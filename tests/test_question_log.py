@@ -132,3 +132,16 @@ def test_entries_older_than_the_retention_are_gone_after_a_restart(tmp_path: Pat
     kept = QuestionStore(path).entries("2000")
     assert [e.question for e in kept] == ["asked yesterday", "asked now"]
     assert b"asked long ago" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_one_command_deletes_every_logged_question(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from kb.web import question_log
+
+    store = QuestionStore(tmp_path / "questions.sqlite")
+    store.record([LoggedQuestion("how much is botox", "2026-12-01T00:00:00+00:00", "page", "not_covered", False)])
+    store.close()
+    assert question_log.main(["--index", str(tmp_path)]) == 0 and "1 logged questions" in capsys.readouterr().out
+    assert question_log.main(["--forget-all", "--index", str(tmp_path)]) == 0
+    assert "Deleted 1 logged questions" in capsys.readouterr().out
+    assert QuestionStore(tmp_path / "questions.sqlite").entries("2000") == []
+    assert b"botox" not in b"".join(p.read_bytes() for p in tmp_path.glob("questions.sqlite*"))

@@ -27,6 +27,14 @@ def test_the_words_the_keyword_search_matched_are_marked_stemmed_and_escaped() -
     assert "<mark>How</mark>" not in html  # a query stopword is not marked
 
 
+def test_only_the_questions_content_words_are_marked() -> None:
+    text = "After one day the redness fades; it can last a long time after a deep laser."
+    html = render.passage_html(hit(1, 0.5, text), "How long is the redness after one day with a laser?")
+    assert "<mark>redness</mark>" in html and "<mark>laser</mark>" in html
+    for filler in ("After", "after", "day", "long", "time"):
+        assert f"<mark>{filler}</mark>" not in html, filler
+
+
 def test_a_card_links_to_its_passage_in_the_viewer_escaped() -> None:
     card = render.card_html(hit(3, 0.5), "sessions")
     assert 'href="/view/faq.md?passage=faq.md%233#passage"' in card
@@ -69,5 +77,68 @@ def test_a_document_notice_is_shown_escaped_on_the_documents_page() -> None:
         "faq.md", "FAQ <1>", "markdown", None, "0" * 64, 10, 3, "2026-11-25T10:00:00+00:00",
         "Sample document: <i>fictional</i> clinic.",
     )  # fmt: skip
-    html = render.documents_html([record], "2026-11-25T10:00:00+00:00", "g1")
+    html = render.documents_html([record])
     assert "Sample document: &lt;i&gt;fictional&lt;/i&gt; clinic." in html and "FAQ &lt;1&gt;" in html
+
+
+def test_the_documents_page_says_the_day_in_words_and_keeps_the_index_to_itself() -> None:
+    from kb.index.files import DocumentRecord
+
+    records = [
+        DocumentRecord("a.pdf", "A", "pdf", 4, "0" * 64, 10, 31, "2026-12-03T23:10:00+00:00", "Sample."),
+        DocumentRecord("b.md", "B", "markdown", None, "1" * 64, 10, 7, "2026-11-25T10:00:00+00:00"),
+    ]
+    html = render.documents_html(records)
+    assert "PDF · 4 pages · updated 3 Dec 2026" in html and "Markdown · updated 25 Nov 2026" in html
+    assert "2 documents, the latest updated 3 Dec 2026." in html
+    assert "UTC" not in html and "31" not in html and "passage" not in html and "T23:10" not in html
+    assert '<details class="kb-notice"><summary>About this document</summary>Sample.</details>' in html
+
+
+def answer_of(hits: list[Hit], question: str = "How many sessions?"):
+    from kb.search import Answer
+
+    return Answer(question=question, answered=True, urgent=False, message="", took_ms=1.0, hits=hits,
+                  warning_signs=[], urgent_contact=None)  # fmt: skip
+
+
+def test_each_cards_votes_are_named_for_it_uniquely() -> None:
+    def titled(rank: int, title: str, page: int | None, section: str | None) -> Hit:
+        return Hit(rank, 0.5, f"x#{rank}", "Text.", "x.pdf", title, page, section, 0, 5, "Text.")
+
+    hits = [
+        titled(1, "Aftercare", 2, "Day 1"),
+        titled(2, "Aftercare", 3, "Day 2"),
+        titled(3, "FAQ", None, None),
+        titled(4, "Risks <b>", 1, "Signs"),
+        titled(5, "Risks <b>", 1, "Signs"),
+    ]
+    assert render.vote_names(hits) == [
+        "Aftercare, page 2, Day 1",
+        "Aftercare, page 3, Day 2",
+        "FAQ",
+        "Risks <b>, page 1, Signs, result 4",
+        "Risks <b>, page 1, Signs, result 5",
+    ]
+    html = render.answer_html(answer_of(hits))
+    assert 'aria-label="Helpful: Risks &lt;b&gt;, page 1, Signs, result 4"' in html and "<b>" not in html
+    assert html.count('aria-pressed="false"') == 10 and html.count('class="kb-thanks" role="status"') == 5
+    assert html.startswith('<h2 id="answer-heading" class="kb-answer-heading" tabindex="-1" data-url="/?q=How%20many%20sessions%3F">')
+
+
+def test_a_card_opens_its_passage_in_the_same_tab_with_the_question_for_the_way_back() -> None:
+    card = render.card_html(hit(3, 0.5), "sessions extra", question="How many & which?")
+    assert 'href="/view/faq.md?passage=faq.md%233&amp;q=How%20many%20%26%20which%3F#passage"' in card
+    assert "target=" not in card and "new tab" not in card
+
+
+def test_a_shortened_question_is_cut_at_a_word_and_said_where() -> None:
+    from kb.web.pages.ask import shorten
+
+    assert shorten("  short question ", 1000) == ("short question", None)
+    assert shorten("one two three", 9) == ("one two", 13)  # "three" would be cut at "th"
+    assert shorten("one two three", 8) == ("one two", 13)  # the limit falls on the space
+    assert shorten("abcdefghij", 4) == ("abcd", 10)  # one word that long: cut inside it
+    note = render.shortened_html("a b c d e f g <h> i", 1200)
+    assert "(1,200 characters)" in note and "its first 19 characters" in note
+    assert "ending at “…d e f g &lt;h&gt; i”" in note

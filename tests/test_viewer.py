@@ -188,6 +188,20 @@ def test_the_viewer_page_is_standalone_and_links_back(viewer_app: RunningApp) ->
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
+def test_the_way_back_leads_to_the_questions_results(viewer_app: RunningApp) -> None:
+    """The card's link carries the question; the viewer's "Back to the questions" opens the
+    public page asking it again (``/?q=...``), escaped, on a found passage or a 404 alike."""
+    from kb.web.render import view_url
+
+    question = 'What are "the hours" <script>alert(1)</script> & days?'
+    passage = first_passage(viewer_app, DOCUMENT_QUESTIONS["faq.md"], "faq.md")
+    back = '<a href="/?q=What%20are%20%22the%20hours%22%20%3Cscript%3Ealert%281%29%3C%2Fscript%3E%20%26%20days%3F">'
+    status, body, _ = raw_get(viewer_app, view_url("faq.md", passage, question).split("#")[0])
+    assert status == 200 and back + "Back to the questions</a>" in body and "<script" not in body
+    status, body, _ = raw_get(viewer_app, view_url("faq.md", "faq.md#999", question).split("#")[0])
+    assert status == 404 and back in body
+
+
 def outside_paths(app: RunningApp, route: str) -> list[str]:
     secret = app.settings.documents_dir.parent / "secret.pdf"
     return [

@@ -318,6 +318,11 @@ class QuestionLog(ABC):
     def forget_before(self, at: str) -> int:
         """Delete every entry asked before ``at``; returns how many."""
 
+    @abstractmethod
+    def set_handled(self, ids: Sequence[int], how: str) -> None:
+        """Mark entries as handled by staff (``kb.index.questions.HANDLED``): they leave the
+        content gaps, and stay in the weekly counts."""
+
     def forget_all(self) -> int:
         return self.forget_before("9999")
 

@@ -17,6 +17,8 @@ Door = Literal["page", "api", "gradio_api", "mcp"]
 DOORS: tuple[Door, ...] = ("page", "api", "gradio_api", "mcp")
 Reason = Literal["covered", "not_covered", "small_talk"]
 REASONS: tuple[Reason, ...] = ("covered", "not_covered", "small_talk")
+#: What staff may do with a group of questions on the Questions tab.
+HANDLED = ("answered", "fine", "dismissed")
 
 #: The longest question kept (the search refuses longer ones) and the passages kept per entry.
 MAX_CHARS = 1000
@@ -60,6 +62,8 @@ class LoggedQuestion:
     passages: tuple[str, ...] = field(default=())  # the top passages' ids, best first
     vote: str | None = None  # "helpful" / "not helpful" on one of them, the last one given
     id: int | None = None
+    #: What staff did with it on the Questions tab: "answered", "fine" or "dismissed".
+    handled: str | None = None
 
     def stored(self) -> tuple:
         """The row a store writes: masked again, whoever built the entry."""
@@ -76,6 +80,6 @@ class LoggedQuestion:
 
     @classmethod
     def from_row(cls, row: tuple) -> LoggedQuestion:
-        """From (id, at, door, reason, urgent, question, passages JSON, vote)."""
-        id_, at, door, reason, urgent, question, passages, vote = row
-        return cls(question, at, door, reason, bool(urgent), tuple(json.loads(passages)), vote, id_)
+        """From (id, at, door, reason, urgent, question, passages JSON, vote, handled)."""
+        id_, at, door, reason, urgent, question, passages, vote, handled = row
+        return cls(question, at, door, reason, bool(urgent), tuple(json.loads(passages)), vote, id_, handled)

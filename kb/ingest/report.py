@@ -6,6 +6,8 @@ page puts removed documents, are not listed."""
 
 from __future__ import annotations
 
+import re
+
 from kb.config import Settings
 from kb.index import index_location
 from kb.ingest import IngestReport
@@ -52,9 +54,9 @@ def plain_report(ingest: dict, golden: list[dict], hide: tuple[str, ...] = ()) -
         lines.append(f"Unchanged: {_count(ingest['unchanged'], 'document')}.")
     for failure in ingest.get("failed", []):
         kept = " Its previous version is still searchable." if failure.get("kept_previous") else ""
-        lines.append(f"Could not be read: {failure['source']}. {_without(failure['reason'], hide)}{kept}")
+        lines.append(f"Could not be read: {failure['source']}. {plain_reason(_without(failure['reason'], hide))}{kept}")
     for skip in ingest.get("skipped", []):
-        lines.append(f"Not read: {skip['source']}. {_without(skip['reason'], hide)}")
+        lines.append(f"Not read: {skip['source']}. {plain_reason(_without(skip['reason'], hide))}")
     lines.append(
         f"The search now holds {_count(ingest.get('documents', 0), 'document')} "
         f"and {_count(ingest.get('passages', 0), 'passage')}."
@@ -73,12 +75,33 @@ def plain_report(ingest: dict, golden: list[dict], hide: tuple[str, ...] = ()) -
                 now, before, "declined_off_topic", "unanswerable", "questions about other topics", 'were told "not covered"'
             )
         )
+    if now.get("from_staff"):
+        lines.append(
+            f"{now['from_staff']} of the test questions {'was' if now['from_staff'] == 1 else 'were'} written "
+            "from real questions on the Questions tab."
+        )
     if before and now["recall_at_3"] < before["recall_at_3"] - 0.02:
         lines.append(
             "Warning: fewer test questions find their answer than last time. Check the new or "
             "changed documents: they may push the right answers out."
         )
     return lines
+
+
+#: A library's exception in a reason: "(PdfStreamError: Stream has ended unexpectedly)",
+#: "(BadZipFile)"; and the reader fault's "could not be read: ZeroDivisionError: ...".
+_EXCEPTION = re.compile(r"\s*\((?:\w+\.)*[A-Z]\w*(?:Error|Exception|File|Warning)\b(?::.*?)?\)(?=\.|\s*$)")
+_FAULT = re.compile(r"could not be read: (?:\w+\.)*[A-Z]\w*(?:Error|Exception)\b.*?\. (?=This is a fault)")
+#: Reasons lose their "<file>: " at the start; these verbs then need their subject back.
+_VERBS = ("is ", "looks ", "starts ", "could ", "has ", "was ")
+
+
+def plain_reason(reason: str) -> str:
+    """A failure's reason as the staff page says it: without the library's exception name
+    (those are for the log and the command line), a sentence with its subject."""
+    text = _FAULT.sub("could not be read: the reader stopped on it. ", reason)
+    text = _EXCEPTION.sub("", text)
+    return "It " + text if text.startswith(_VERBS) else text
 
 
 def _golden_line(now: dict, before: dict | None, key: str, count: str, subject: str, what: str) -> str:

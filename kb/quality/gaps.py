@@ -36,6 +36,7 @@ class Gap:
     first: str  # when first and last asked, ISO 8601 UTC
     last: str
     examples: tuple[str, ...]  # distinct wordings, most asked first
+    ids: tuple[int, ...] = ()  # the log's entries (for staff's actions; not in the JSON)
 
     def as_json(self) -> dict:
         return {
@@ -51,7 +52,11 @@ class Gap:
 def unanswered(entries: Sequence[LoggedQuestion]) -> list[LoggedQuestion]:
     """The entries that show a gap: declined as not covered, or answered and voted
     "Not helpful". Small talk and answers nobody voted down are no gap."""
-    return [e for e in entries if e.reason == "not_covered" or (e.reason == "covered" and e.vote == "not helpful")]
+    return [
+        e
+        for e in entries
+        if e.handled is None and (e.reason == "not_covered" or (e.reason == "covered" and e.vote == "not helpful"))
+    ]
 
 
 def since_days(days: int, now: datetime | None = None) -> str:
@@ -88,6 +93,7 @@ def group(entries: Sequence[LoggedQuestion], embedder: Embedder, same_need: floa
                 min(e.at for e in asked),
                 max(e.at for e in asked),
                 tuple(sorted(wordings, key=lambda t: (-counts[t], t))[:EXAMPLES]),
+                tuple(e.id for e in asked if e.id is not None),
             )
         )
     found.sort(key=lambda g: g.last, reverse=True)  # most recent first among equals
@@ -103,3 +109,17 @@ def _clusters(vectors: np.ndarray, same_need: float) -> list[int]:
 
     tree = linkage(vectors, method="average", metric="cosine")
     return [int(n) for n in fcluster(tree, t=1.0 - same_need, criterion="distance")]
+
+
+def weekly(entries: Sequence[LoggedQuestion]) -> list[tuple[str, str, int]]:
+    """(week's Monday, "answered" or "not covered", questions) for the weekly chart; small
+    talk is neither."""
+    counts: dict[tuple[str, str], int] = {}
+    for e in entries:
+        if e.reason == "small_talk":
+            continue
+        day = datetime.fromisoformat(e.at).date()
+        week = (day - timedelta(days=day.weekday())).isoformat()
+        outcome = "answered" if e.reason == "covered" else "not covered"
+        counts[(week, outcome)] = counts.get((week, outcome), 0) + 1
+    return [(week, outcome, n) for (week, outcome), n in sorted(counts.items())]

@@ -34,6 +34,7 @@ class GoldenCheck:
     lost: list[str]  # questions answered in the top 3 last time and not now
     answerable: int = 0  # questions the documents answer (recall_at_3 and mrr are over these)
     unanswerable: int = 0  # questions about things they do not cover
+    from_staff: int = 0  # of ``questions``, those staff wrote from real questions (the Questions tab)
 
     @property
     def fell(self) -> bool:
@@ -47,7 +48,9 @@ class GoldenCheck:
     def summary(self) -> str:
         """Two or more lines for the ingest report."""
         now = (
-            f"  golden questions: {self.questions} asked; answer in the top 3 for "
+            f"  golden questions: {self.questions} asked"
+            + (f" ({self.from_staff} written from real questions on the staff page)" if self.from_staff else "")
+            + "; answer in the top 3 for "
             f"{self.recall_at_3:.0%}, MRR@10 {self.mrr:.2f}; off-topic declined "
             f"{self.declined_off_topic:.0%}, covered declined {self.wrongly_declined:.0%}"
         )
@@ -111,6 +114,7 @@ def check(kb: KnowledgeBase, questions_path: Path, split: str = "dev") -> Golden
         [text[i] for i in sorted(lost_ids) if i in text],
         answerable=f.answerable,
         unanswerable=f.unanswerable,
+        from_staff=len(staff),
     )
     record = {
         "at": now_iso(),

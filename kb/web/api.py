@@ -9,6 +9,10 @@ from typing import TypedDict
 
 from kb.search import Answer
 
+#: The header the app's MCP server adds to a tool call (kb/web/server.py), so the question
+#: log can tell MCP's questions from the gradio API's.
+MCP_DOOR_HEADER = "x-kb-door"
+
 # --- the JSON API: one function each, typed for gradio's API page ------------------------
 
 

@@ -204,6 +204,27 @@ def session_store(minutes: float, max_sessions: int = 10_000) -> MutableMapping[
 client_address: ContextVar[str] = ContextVar("client_address", default="unknown")
 
 
+def address_behind(peer: str, forwarded: Sequence[str], trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The client's address: the peer's, or, when the peer is a trusted reverse proxy, the
+    last address of its ``X-Forwarded-For`` headers that is not itself a trusted proxy
+    (anything further left was written by the client)."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            found = ip_address(address)
+        except ValueError:
+            return False
+        return any(found in network for network in trusted)
+
+    if not trusted or not is_trusted(peer):
+        return peer
+    hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            return hop
+    return hops[0] if hops else peer
+
+
 class ClientAddressMiddleware:
     """ASGI middleware that sets ``client_address`` for each HTTP request: the peer's
     address, or, when the peer is a trusted reverse proxy (``KB_TRUSTED_PROXIES``), the
@@ -214,26 +235,10 @@ class ClientAddressMiddleware:
         self.app = app
         self.trusted = tuple(trusted)
 
-    def _is_trusted(self, address: str) -> bool:
-        try:
-            found = ip_address(address)
-        except ValueError:
-            return False
-        return any(found in network for network in self.trusted)
-
     def address(self, scope) -> str:
         client = scope.get("client")
-        peer = str(client[0]) if client else "unknown"
-        if not self.trusted or not self._is_trusted(peer):
-            return peer
-        forwarded = [
-            value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"
-        ]
-        hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not self._is_trusted(hop):
-                return hop
-        return hops[0] if hops else peer
+        forwarded = [v.decode("latin-1") for n, v in scope.get("headers", []) if n == b"x-forwarded-for"]
+        return address_behind(str(client[0]) if client else "unknown", forwarded, self.trusted)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

@@ -1,6 +1,8 @@
 """The documents folder as the app serves it (``served_path``: the one check every route
 that opens a document by name makes), and the staff's actions on it: add or replace a
 document, remove one, restore a removed one, and the state of every file against the index.
+Actions on one document run one after another (``DocumentActions``): a restore pressed while
+the removal is still being ingested waits for it, then is ingested in turn.
 
 File names are sanitized (no folders, no traversal, no hidden names), types and sizes are
 limited, and writes are atomic, so a failed upload never leaves half a file. Removed
@@ -13,8 +15,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -23,6 +26,8 @@ from cachetools import LRUCache
 
 from kb.errors import DocumentError, KBError
 from kb.index.base import DocumentRecord
+from kb.ingest.report import plain_reason
+from kb.reading import signatures
 from kb.reading.documents import DOCUMENT_TYPES, file_sha256, scan_documents
 
 REMOVED = ".removed"
@@ -74,7 +79,8 @@ def add_document(documents_dir: Path, uploaded: Path, name: str, max_bytes: int)
         (the new file's path, True if it replaced a document of the same name).
 
     Raises:
-        KBError: bad name or type, empty or too large.
+        KBError: bad name or type, empty or too large, or its content is not its type (a
+            program renamed .pdf): refused before anything is saved.
     """
     target_name = safe_name(name)
     size = Path(uploaded).stat().st_size
@@ -84,6 +90,10 @@ def add_document(documents_dir: Path, uploaded: Path, name: str, max_bytes: int)
         raise KBError(
             f"{target_name} is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit; split it."
         )
+    with open(uploaded, "rb") as file:
+        wrong = signatures.mismatch(file.read(signatures.HEAD_BYTES), DOCUMENT_TYPES[Path(target_name).suffix])
+    if wrong:
+        raise KBError(wrong)
     documents_dir = Path(documents_dir).resolve()
     target = documents_dir / target_name
     if target.parent != documents_dir:  # safe_name makes this impossible; keep it so
@@ -143,9 +153,69 @@ def restore_document(documents_dir: Path, removed: str) -> Path:
     return target
 
 
+def removed_source(removed: str) -> str | None:
+    """The name a removed document had in the documents folder (``removed`` is its name in
+    ``.removed/``), or None for a name no removal gives."""
+    found = _STAMPED.match(removed or "")
+    return found.group(1) if found else None
+
+
+# --- one action at a time on each document --------------------------------------------------
+
+Doing = Literal["removing", "restoring"]
+
+
+@dataclass(eq=False)
+class Action:
+    """One staff action on one document, waiting for its turn or under way."""
+
+    source: str  # the document's name in the documents folder
+    doing: Doing
+
+
+class DocumentActions:
+    """Staff actions on one document run in the order they were asked for, each until the
+    index agrees (its re-ingest switched in): a restore asked for while the removal is still
+    being ingested waits for it. Actions on different documents do not wait for each other.
+
+    ``doing()`` says what each document with actions in hand will be once they are done (its
+    newest action), for its row: "Removing…" or "Restoring…" until the index agrees.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queues: dict[str, list[Action]] = {}
+
+    def queue(self, source: str, doing: Doing) -> Action:
+        """Ask for an action; ``start`` it, and ``end`` it whatever happens (try/finally)."""
+        action = Action(source, doing)
+        with self._changed:
+            self._queues.setdefault(source, []).append(action)
+        return action
+
+    def start(self, action: Action, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) until every earlier action on its document has
+        ended. True when it is this action's turn."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._queues[action.source][0] is action, timeout)
+
+    def end(self, action: Action) -> None:
+        with self._changed:
+            queue = self._queues.get(action.source, [])
+            if action in queue:
+                queue.remove(action)
+            if not queue:
+                self._queues.pop(action.source, None)
+            self._changed.notify_all()
+
+    def doing(self) -> dict[str, Doing]:
+        with self._changed:
+            return {source: queue[-1].doing for source, queue in self._queues.items()}
+
+
 # --- every file's state ---------------------------------------------------------------------
 
-State = Literal["indexed", "changed", "new", "failed", "skipped", "missing", "removed"]
+State = Literal["indexed", "changed", "new", "failed", "skipped", "missing", "removed", "removing", "restoring"]
 
 #: What each state means, as the staff page says it.
 STATE_LABELS: dict[str, str] = {
@@ -156,7 +226,12 @@ STATE_LABELS: dict[str, str] = {
     "skipped": "Not read",
     "missing": "Gone from the folder: leaves the search at the next ingest",
     "removed": "Removed",
+    "removing": "Removing…",
+    "restoring": "Restoring…",
 }
+
+#: A row's mark: new or changed since the last ingest, or added or changed by it.
+Mark = Literal["new", "changed"]
 
 
 @dataclass(frozen=True)
@@ -173,6 +248,7 @@ class FileStatus:
     size: int | None  # bytes
     changed_at: str | None  # when the file was added or last changed (UTC, ISO 8601)
     removed_name: str | None = None  # its name in .removed/, to restore it
+    mark: Mark | None = None  # new or changed: not ingested yet, or by the last ingest
 
 
 _SHAS: LRUCache = LRUCache(maxsize=20_000)
@@ -221,7 +297,7 @@ def folder_status(
         if source in failed and changed_at <= failed_at:
             failure = failed[source]
             kept = " Its previous version is still searchable." if failure.get("kept_previous") else ""
-            state, reason = "failed", failure["reason"] + kept
+            state, reason = "failed", plain_reason(failure["reason"]) + kept
         elif record is None:
             state, reason = "new", None
         else:
@@ -255,8 +331,44 @@ def folder_status(
                 None,
             )
         )
+    added, changed = set(ingest.get("added", [])), set(ingest.get("changed", []))
+    rows = [replace(r, mark=_mark(r, added, changed)) for r in rows]
     rows.sort(key=lambda r: r.source.lower())
     return rows + _removed(documents_dir, removed_limit)
+
+
+def _mark(row: FileStatus, added: set[str], changed: set[str]) -> Mark | None:
+    if row.state in ("new", "changed"):
+        return row.state
+    if row.state == "indexed" and row.source in added:
+        return "new"
+    if row.state == "indexed" and row.source in changed:
+        return "changed"
+    return None
+
+
+def with_actions(rows: list[FileStatus], doing: dict[str, Doing]) -> list[FileStatus]:
+    """The rows with each document that has actions in hand shown as "removing" or
+    "restoring" (a row of its own if the folder and the index have none for it now); its
+    removed copies lose their Restore button meanwhile."""
+    if not doing:
+        return rows
+    out, seen = [], set()
+    for row in rows:
+        if row.source in doing and row.state == "removed":
+            out.append(replace(row, removed_name=None))
+        elif row.source in doing:
+            out.append(replace(row, state=doing[row.source], reason=None, mark=None))
+            seen.add(row.source)
+        else:
+            out.append(row)
+    extra = [
+        FileStatus(source, state, None, None, DOCUMENT_TYPES.get(Path(source).suffix.lower()), *[None] * 4)
+        for source, state in doing.items()
+        if source not in seen
+    ]
+    live = [r for r in out if r.state != "removed"]
+    return sorted(live + extra, key=lambda r: r.source.lower()) + [r for r in out if r.state == "removed"]
 
 
 def _removed(documents_dir: Path, limit: int) -> list[FileStatus]:
@@ -273,7 +385,7 @@ def _removed(documents_dir: Path, limit: int) -> list[FileStatus]:
         size = entry.stat(follow_symlinks=False).st_size
         rows.append(
             FileStatus(
-                found.group(1), "removed", None, None, Path(found.group(1)).suffix.lower().lstrip("."),
+                found.group(1), "removed", None, None, DOCUMENT_TYPES.get(Path(found.group(1)).suffix.lower()),
                 None, None, size, stamp.isoformat(), removed_name=entry.name,
             )
         )

@@ -105,11 +105,13 @@ class QuestionRecorder:
                     next_retention = time.monotonic() + RETENTION_EVERY
                 self._write(log, items)
             except Exception as exc:  # the log never fails a search; say so once per batch
-                self.failed += len(items)
-                logger.warning("Question log: %d entries not written (%s)", len(items), type(exc).__name__)
+                if items:
+                    self.failed += len(items)
+                    logger.warning("Question log: %d entries not written (%s)", len(items), type(exc).__name__)
                 if log is not None:
                     log.close()
                 log = None
+                self._stop.wait(1.0)  # a store that is away is not asked again at once
             finally:
                 for _ in items:
                     self._waiting.task_done()
@@ -124,3 +126,34 @@ class QuestionRecorder:
         for kind, vote in items:
             if kind == "voted":
                 log.add_vote(*vote)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kb.web.question_log --forget-all``: delete every logged question of the
+    index the settings name (``KB_INDEX`` or ``KB_DATABASE_URL``), at once."""
+    import argparse
+
+    from kb.config import Settings
+    from kb.index import index_location, open_backend
+
+    parser = argparse.ArgumentParser(prog="python -m kb.web.question_log", description=main.__doc__.split("\n")[0])
+    parser.add_argument("--forget-all", action="store_true", help="delete every logged question now")
+    parser.add_argument("--index", help="the index folder (default: KB_INDEX or index/)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(index_dir=args.index)
+    backend = open_backend(settings.for_writing())
+    try:
+        log = backend.question_log()
+        if args.forget_all:
+            gone = log.forget_all()
+            print(f"Deleted {gone} logged questions from {index_location(settings)}.")
+        else:
+            print(f"{len(log.entries('2000'))} logged questions in {index_location(settings)}.")
+        log.close()
+    finally:
+        backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

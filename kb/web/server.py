@@ -35,7 +35,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from kb.config import Settings, trusted_networks
 from kb.errors import IndexUnavailableError, KBError, LoginLockedError
-from kb.web.api import BoundedCounter, SearchResult, answer_json
+from kb.web.api import MCP_DOOR_HEADER, BoundedCounter, SearchResult, answer_json
 from kb.web.auth import (
     ClientAddressMiddleware,
     FramingMiddleware,
@@ -47,6 +47,7 @@ from kb.web.auth import (
 )
 from kb.web.document_files import served_path
 from kb.web.pages.viewer import add_viewer_routes
+from kb.web.question_log import QuestionRecorder
 from kb.web.startup import LOADING_WAIT, Knowledge
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ def build_app(
             yield
         finally:
             stopping.set()
+            questions.stop()
             if getattr(server.state, "clinic", None) is None:
                 pages.cancel()  # still mounting: nothing of gradio's has started
             else:
@@ -121,6 +123,11 @@ def build_app(
 
     # Routes go before the "/" mount, which would otherwise match every path.
     waiting = server.state.searches_in_flight = BoundedCounter(settings.queue_size)
+    # Every door's questions go to one log (kb/web/question_log.py), written off the
+    # request's path into the index's backend once the knowledge base is loaded.
+    questions = server.state.questions = QuestionRecorder(
+        lambda: knowledge(None).backend.question_log(), settings.question_days, settings.question_log == "on"
+    )
 
     @server.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -145,7 +152,9 @@ def build_app(
         if not waiting.enter():
             raise HTTPException(status_code=503, detail="Busy: too many searches at once. Try again shortly.")
         try:
-            return answer_json(knowledge(LOADING_WAIT).answer(q, k))
+            answer = knowledge(LOADING_WAIT).answer(q, k)
+            questions.asked(answer, "api")
+            return answer_json(answer)
         except IndexUnavailableError as exc:  # starting, or the database is away: try again shortly
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from None
         except KBError as exc:
@@ -227,7 +236,7 @@ def _mount_when_loaded(
     imported = time.perf_counter()
     kb = knowledge(None)
     loaded = time.perf_counter()
-    clinic = ClinicApp(kb, kb.backend.feedback(), users)
+    clinic = ClinicApp(kb, kb.backend.feedback(), users, server.state.questions)
     mount_pages(server, clinic)  # sets server.state.clinic
     laps = {"gradio import": imported - began, "waiting for the index and model": loaded - imported}
     laps["pages"] = time.perf_counter() - loaded
@@ -335,6 +344,17 @@ def _mcp_results_as_json(page) -> None:
         )
 
     server.postprocess_output_data = as_json
+
+    # A tool call reaches its function through gradio's own client, with the MCP request's
+    # headers; one more says it came through MCP (the question log's door), on either
+    # transport (SSE requests carry no MCP header of their own).
+    prepare = server._prepare_tool_call_args
+
+    def marked(name: str, arguments: dict):
+        endpoint, processed, headers, block_fn = prepare(name, arguments)
+        return endpoint, processed, {**headers, MCP_DOOR_HEADER: "mcp"}, block_fn
+
+    server._prepare_tool_call_args = marked
 
 
 def serve(server: FastAPI, host: str, port: int, on_failure: list[BaseException] | None = None) -> None:

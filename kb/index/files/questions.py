@@ -8,9 +8,9 @@ from pathlib import Path
 
 from kb.index.base import QuestionLog
 from kb.index.files.sqlite import open_database
-from kb.index.questions import LoggedQuestion
+from kb.index.questions import HANDLED, LoggedQuestion
 
-COLUMNS = "id, at, door, reason, urgent, question, passages, vote"
+COLUMNS = "id, at, door, reason, urgent, question, passages, vote, handled"
 
 
 class QuestionStore(QuestionLog):
@@ -27,7 +27,7 @@ class QuestionStore(QuestionLog):
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS questions (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
                 "door TEXT NOT NULL, reason TEXT NOT NULL, urgent INTEGER NOT NULL, question TEXT NOT NULL, "
-                "passages TEXT NOT NULL, vote TEXT)"
+                "passages TEXT NOT NULL, vote TEXT, handled TEXT)"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS questions_at ON questions (at)")
 
@@ -57,6 +57,12 @@ class QuestionStore(QuestionLog):
                 f"SELECT {COLUMNS} FROM questions WHERE at >= ? AND at < ? ORDER BY id", (since, until or "9999")
             ).fetchall()
         return [LoggedQuestion.from_row(row) for row in rows]
+
+    def set_handled(self, ids: Sequence[int], how: str) -> None:
+        if how not in HANDLED:
+            raise ValueError(f"handled must be one of {HANDLED}; got {how!r}.")
+        with self._lock, self._db:
+            self._db.executemany("UPDATE questions SET handled = ? WHERE id = ?", [(how, int(i)) for i in ids])
 
     def forget_before(self, at: str) -> int:
         with self._lock, self._db:

@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from kb.index.base import EmbeddingCache, FeedbackLog, QuestionLog
 from kb.index.postgres.connection import translated
-from kb.index.questions import LoggedQuestion
+from kb.index.questions import HANDLED, LoggedQuestion
 from kb.index.votes import Feedback, checked_vote
 
 #: Keys asked for in one statement.
@@ -142,10 +142,16 @@ class PostgresQuestions(QuestionLog):
 
     def entries(self, since: str, until: str | None = None) -> list[LoggedQuestion]:
         query = sql.SQL(
-            "SELECT id, at, door, reason, urgent, question, passages::text, vote FROM {} "
+            "SELECT id, at, door, reason, urgent, question, passages::text, vote, handled FROM {} "
             "WHERE at >= %s AND at < %s ORDER BY id"
         ).format(self._table)
         return [LoggedQuestion.from_row(row) for row in self._votes._run(query, (since, until or "9999"))]
+
+    def set_handled(self, ids: Sequence[int], how: str) -> None:
+        if how not in HANDLED:
+            raise ValueError(f"handled must be one of {HANDLED}; got {how!r}.")
+        query = sql.SQL("UPDATE {} SET handled = %s WHERE id = ANY(%s)").format(self._table)
+        self._votes._run(query, (how, [int(i) for i in ids]))
 
     def forget_before(self, at: str) -> int:
         query = sql.SQL("DELETE FROM {} WHERE at < %s RETURNING id").format(self._table)

@@ -77,7 +77,8 @@ def shared_tables(schema: str) -> sql.Composed:
             urgent boolean NOT NULL,
             question text NOT NULL,
             passages jsonb NOT NULL,
-            vote text);
+            vote text,
+            handled text);
         CREATE INDEX IF NOT EXISTS questions_at ON {s}.questions (at);
         CREATE TABLE IF NOT EXISTS {s}.golden_questions (
             id text PRIMARY KEY,

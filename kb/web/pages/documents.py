@@ -1,5 +1,7 @@
-"""The documents tab: every document in the index with its type, pages, passages and
-when it was ingested, refreshed every 10 s."""
+"""The documents tab: every document the answers come from, with its type, pages and the
+day it was last updated (the index's internals stay on the staff page), refreshed every
+10 s. Each document's notice about itself is folded away, so the list stays short on a
+phone."""
 
 import gradio as gr
 

@@ -24,7 +24,7 @@ def build_public(app: ClinicApp) -> gr.Blocks:
         )
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
         with gr.Tab("Ask", id="ask"):
-            ask_tab(app)
+            ask_tab(app, public)
         with gr.Tab("Documents", id="documents"):
             documents_tab(app, public)
         gr.Markdown("Clinic staff: [staff page](/staff/)", elem_id="staff-link")

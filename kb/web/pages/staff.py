@@ -1,6 +1,8 @@
 """The staff page at "/staff/" (behind the login): the documents folder as a table, each
-file with its state; upload that indexes at once, with progress and cancel; remove per row
-with a confirmation and an undo; the last ingest's report; the visitors' votes.
+file with its state (sortable by any column, filtered by a box, new and changed rows marked,
+cards on a phone); upload that indexes at once, with progress and cancel; remove per row
+with a confirmation under the row and an undo (the row says "Removing…" / "Restoring…" until
+the index agrees); the last ingest's report; the visitors' votes.
 
 The staff API (``/upload``, ``/remove``, ``/restore``, ``/reingest``, ``/cancel_reingest``,
 ``/document_status``, ``/last_report``, ``/feedback``) keeps its steps apart; the page's
@@ -14,30 +16,114 @@ import gradio as gr
 from kb.reading.documents import DOCUMENT_TYPES
 from kb.web import render
 from kb.web.app import ClinicApp
+from kb.web.pages.questions import questions_tab
 
-#: The table's Remove and Restore buttons, sent back as the table's click event. One
-#: listener on the table, so it holds whatever rows the table shows.
-ROW_ACTIONS = """
+#: The table's script. Sorting (the headings' buttons) and the filter box work in the page,
+#: again after each refresh of the table; a row's Remove opens its confirmation under the
+#: row; "Remove it" and Restore are sent back as the table's click event. One listener on the
+#: table, so it holds whatever rows the table shows. Names are put in as text, never markup.
+TABLE_SCRIPT = """
+let key = null, descending = false;
+const table = () => element.querySelector('.kb-staff-table');
+const rowsOf = (t) => [...t.tBodies[0].rows].filter((r) => !r.classList.contains('kb-confirm-row'));
+const compare = (a, b) => {
+  const x = Number(a), y = Number(b);
+  return a !== '' && b !== '' && !isNaN(x) && !isNaN(y) ? x - y : a.localeCompare(b);
+};
+const arrange = () => {
+  const t = table();
+  if (!t) return;
+  const rows = rowsOf(t);
+  const heads = [...t.tHead.rows[0].cells];
+  const column = heads.findIndex((th) => th.dataset.key === key);
+  if (column >= 0) {
+    const sign = descending ? -1 : 1;
+    rows.sort((a, b) => sign * compare(a.cells[column].dataset.sort, b.cells[column].dataset.sort));
+    rows.forEach((r) => t.tBodies[0].appendChild(r));
+  }
+  heads.forEach((th, i) => {
+    if (i === column) th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
+    else th.removeAttribute('aria-sort');
+  });
+  const box = document.getElementById('staff-filter');
+  const words = (box ? box.value : '').trim().toLowerCase();
+  let shown = 0;
+  rows.forEach((r) => {
+    const hit = !words || r.textContent.toLowerCase().includes(words);
+    r.hidden = !hit;
+    shown += hit ? 1 : 0;
+  });
+  const count = document.getElementById('staff-filter-count');
+  if (count) count.textContent = words ? `${shown} of ${rows.length} files shown` : '';
+};
+const closeConfirm = (refocus) => {
+  const open = element.querySelector('.kb-confirm-row');
+  if (!open) return;
+  const source = open.dataset.source;
+  open.remove();
+  if (refocus) {
+    const button = [...element.querySelectorAll('button[data-action="remove"]')].find((b) => b.dataset.source === source);
+    if (button) button.focus({preventScroll: true});
+  }
+};
+const confirmRemoval = (button) => {
+  closeConfirm(false);
+  const row = button.closest('tr');
+  const confirm = document.createElement('tr');
+  confirm.className = 'kb-confirm-row';
+  confirm.dataset.source = button.dataset.source;
+  const cell = document.createElement('td');
+  cell.colSpan = row.cells.length;
+  cell.innerHTML = '<div id="confirm" class="kb-confirm" role="group" aria-labelledby="confirm-text">'
+    + '<p id="confirm-text"></p><button type="button" id="confirm-remove" class="kb-row-action kb-danger-solid">'
+    + 'Remove it</button> <button type="button" id="keep-btn" class="kb-row-action">Keep it</button></div>';
+  const name = document.createElement('strong');
+  name.textContent = button.dataset.source;
+  cell.querySelector('#confirm-text').append('Remove ', name, ' from the search? It is kept, so you can undo this.');
+  confirm.appendChild(cell);
+  row.after(confirm);
+  // Focus without scrolling: the page stays where it is unless the buttons are off screen.
+  cell.querySelector('#confirm-remove').focus({preventScroll: true});
+  const box = confirm.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) confirm.scrollIntoView({block: 'nearest'});
+};
 element.addEventListener('click', (event) => {
-  const button = event.target.closest('button[data-action]');
-  if (button) trigger('click', {action: button.dataset.action, source: button.dataset.source});
+  const button = event.target.closest('button');
+  if (!button || !element.contains(button)) return;
+  if (button.classList.contains('kb-sort')) {
+    const wanted = button.closest('th').dataset.key;
+    descending = key === wanted ? !descending : false;
+    key = wanted;
+    closeConfirm(false);
+    arrange();
+  } else if (button.dataset.action === 'remove') {
+    confirmRemoval(button);
+  } else if (button.id === 'confirm-remove') {
+    const source = button.closest('tr').dataset.source;
+    closeConfirm(false);
+    trigger('click', {action: 'remove', source: source});
+  } else if (button.id === 'keep-btn') {
+    closeConfirm(true);
+  } else if (button.dataset.action === 'restore') {
+    trigger('click', {action: 'restore', source: button.dataset.source});
+  }
 });
+element.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && element.querySelector('.kb-confirm-row')) closeConfirm(true);
+});
+document.addEventListener('input', (event) => {
+  if (event.target.id === 'staff-filter') arrange();
+});
+watch('value', () => setTimeout(arrange));
+arrange();
 """
 
-#: After a row's Remove: the confirmation in view, its button focused (keyboard users).
-SHOW_CONFIRM = """() => {
-  let tries = 0;
-  const show = () => {
-    const button = document.querySelector('#confirm-remove');
-    if (button && button.offsetParent !== null) {
-      button.scrollIntoView({block: 'center'});
-      button.focus();
-    } else if (tries++ < 40) {
-      setTimeout(show, 25);
-    }
-  };
-  show();
-}"""
+#: The filter box: the table's script reads it.
+FILTER = (
+    '<div class="kb-filter"><label for="staff-filter">Filter the documents</label> '
+    '<input id="staff-filter" type="search" autocomplete="off" placeholder="name, title, state or type">'
+    ' <span id="staff-filter-count" role="status"></span></div>'
+)
 
 NAVIGATION = (
     '<nav class="kb-staff-nav" aria-label="Staff page"><a href="/">Public page</a>'
@@ -61,6 +147,8 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
         gr.Markdown("# Staff: documents and index")
         with gr.Tab("Documents"):
             _documents_tab(app, page)
+        with gr.Tab("Questions"):
+            questions_tab(app, page)
         with gr.Tab("Feedback"):
             votes = gr.Dataframe(
                 headers=["time (UTC)", "vote", "question", "passage"],
@@ -95,58 +183,52 @@ def _documents_tab(app: ClinicApp, page: gr.Blocks) -> None:
         cancel = gr.Button("Cancel the ingest", size="sm", elem_id="cancel-btn", scale=0)
         reingest = gr.Button("Re-ingest the folder now", size="sm", elem_id="reingest-btn", scale=0)
         undo = gr.Button("Undo the removal", size="sm", visible=False, elem_id="undo-btn", scale=0)
-    with gr.Group(visible=False, elem_id="confirm") as confirm:
-        asking = gr.Markdown(elem_id="confirm-text")
-        with gr.Row():
-            yes = gr.Button("Remove it", variant="stop", elem_id="confirm-remove", scale=0)
-            no = gr.Button("Keep it", elem_id="keep-btn", scale=0)
-    table = gr.HTML(elem_id="staff-documents", js_on_load=ROW_ACTIONS)
+    gr.HTML(FILTER, elem_id="staff-filter-box")
+    table = gr.HTML(elem_id="staff-documents", js_on_load=TABLE_SCRIPT)
     gr.Markdown("## Last ingest")
     report = gr.HTML(elem_id="report")
-    pending, removed = gr.State(), gr.State()
+    removed = gr.State()
+
+    def table_html() -> str:
+        return render.staff_table_html(app.status_rows())
 
     def refresh() -> tuple[str, str]:
-        return render.staff_table_html(app.status_rows()), render.report_html(app.report_lines())
+        return table_html(), render.report_html(app.report_lines())
 
     def on_load() -> tuple[str, str, str]:
         running = app.running()
         return *refresh(), (f"A re-ingest is running: {running}" if running else "")
 
-    def on_row(event: gr.EventData):
+    # Each step sends the table too, so a row says "Removing…" or "Restoring…" at once. The
+    # page redraws it only when it changed (gr.HTML compares), which closes an open confirmation.
+    def on_row(event: gr.EventData, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         data = event._data or {}
-        if data.get("action") == "remove":
-            question = f"Remove **{_markdown_text(data.get('source', ''))}** from the search? It is kept, so you can undo this."
-            return data.get("source"), gr.update(visible=True), question
-        return None, gr.update(visible=False), ""
-
-    def on_restore(event: gr.EventData, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        data = event._data or {}
-        if data.get("action") != "restore":
-            return
-        yield from app.restore_and_ingest(data.get("source", ""), request, progress)
-
-    def on_remove(source: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        for text, moved in app.remove_and_ingest(source, request, progress):
-            yield text, moved, gr.update(visible=True)
+        action, name = data.get("action"), data.get("source") or ""
+        if action == "remove":
+            for text, moved in app.remove_and_ingest(name, request, progress):
+                undoable = gr.update(visible=True) if moved else gr.skip()
+                yield text, moved or gr.skip(), undoable, table_html()
+        elif action == "restore":
+            for text in app.restore_and_ingest(name, request, progress):
+                yield text, gr.skip(), gr.skip(), table_html()
+        else:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
     def on_undo(moved: str, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        yield from app.restore_and_ingest(moved, request, progress)
+        for text in app.restore_and_ingest(moved, request, progress):
+            yield text, table_html()
 
     shown = [table, report]
     page.load(on_load, None, [*shown, status], api_visibility="private")
     files.upload(app.upload_and_ingest, files, status, api_visibility="private").then(
         refresh, None, shown, api_visibility="private"
     ).then(lambda: None, None, files, api_visibility="private")
-    table.click(on_row, None, [pending, confirm, asking], api_visibility="private").then(
-        None, js=SHOW_CONFIRM, api_visibility="private"
-    )
-    table.click(on_restore, None, status, api_visibility="private").then(refresh, None, shown, api_visibility="private")
-    no.click(lambda: (None, gr.update(visible=False)), None, [pending, confirm], api_visibility="private")
-    yes.click(lambda: gr.update(visible=False), None, confirm, api_visibility="private").then(
-        on_remove, pending, [status, removed, undo], api_visibility="private"
+    # The progress shows in the status box; the table stays usable meanwhile.
+    table.click(
+        on_row, None, [status, removed, undo, table], show_progress_on=[status], api_visibility="private"
     ).then(refresh, None, shown, api_visibility="private")
     undo.click(lambda: gr.update(visible=False), None, undo, api_visibility="private").then(
-        on_undo, removed, status, api_visibility="private"
+        on_undo, removed, [status, table], show_progress_on=[status], api_visibility="private"
     ).then(refresh, None, shown, api_visibility="private")
     reingest.click(app.reingest, None, status, api_name="reingest").then(refresh, None, shown, api_visibility="private")
     cancel.click(app.cancel_reingest, None, status, api_name="cancel_reingest")
@@ -158,7 +240,3 @@ def _documents_tab(app: ClinicApp, page: gr.Blocks) -> None:
     gr.api(app.document_status, api_name="document_status")
     gr.api(app.last_report, api_name="last_report")
 
-
-def _markdown_text(text: str) -> str:
-    """A file name shown inside Markdown as itself: every punctuation mark escaped."""
-    return "".join(f"\\{c}" if not c.isalnum() and not c.isspace() else c for c in text)

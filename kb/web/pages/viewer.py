@@ -2,7 +2,9 @@
 
 ``GET /view/<source>?passage=<id>`` is a standalone page (no gradio, nothing from another
 site): the document's title, and the passage marked where the document has it, scrolled to
-by the link's ``#passage``. A PDF shows the page (or pages, when the passage runs on over a
+by the link's ``#passage``. The link carries the question (``&q=...``), so "Back to the
+questions" opens the public page at ``/?q=...``, which asks it again: the results the
+reader came from. A PDF shows the page (or pages, when the passage runs on over a
 page break) as an image from ``GET /view-page/<source>?page=N``, with the passage's lines
 marked by rectangles over it and its text below for screen readers; HTML, Markdown, text and
 Word documents show their text as the ingester read it, with the passage in ``<mark>``.
@@ -32,7 +34,7 @@ from kb.reading.chunking import Passage
 from kb.reading.documents import Document, Limits, read_document
 from kb.web import alignment, pdf_pages
 from kb.web.document_files import served_path
-from kb.web.render import file_url
+from kb.web.render import ask_url, file_url
 from kb.web.startup import LOADING_WAIT
 
 if TYPE_CHECKING:
@@ -76,26 +78,29 @@ def add_viewer_routes(server: FastAPI, settings: Settings, knowledge: Knowledge)
         return FileResponse(CSS_FILE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
     @server.get("/view/{source:path}", include_in_schema=False)
-    def view(source: str, passage: str = "") -> HTMLResponse:
+    def view(source: str, passage: str = "", q: str = "") -> HTMLResponse:
+        back = ask_url(q[: settings.max_query_chars])
         path = served_path(documents_dir, source)
         if path is None:
-            return not_found("There is no such document.")
+            return not_found("There is no such document.", back)
         try:
             kb = knowledge(LOADING_WAIT)
         except IndexUnavailableError as exc:  # starting, or the database is away
-            return _page("Try again in a moment", "", f'<p class="note">{escape(str(exc))}</p>', status=503)
+            body = f'<p class="note">{escape(str(exc))}</p>'
+            return _page("Try again in a moment", "", body, status=503, back=back)
         found = find_passage(kb, source, passage)
         if found is None:
             return not_found(
                 "This passage is not in the clinic's documents any more (they may have been "
-                "updated since the search). Ask your question again."
+                "updated since the search). Ask your question again.",
+                back,
             )
         title = next((d.title for d in kb.documents() if d.source == source), found.title)
         if path.suffix.lower() == ".pdf":
             body = _pdf_body(path, source, found)
         else:
             body = _text_body(texts.read(path), source, found)
-        return _page(title, source, body)
+        return _page(title, source, body, back=back)
 
     @server.get("/view-page/{source:path}", include_in_schema=False)
     def view_page(source: str, page: int = Query(1, ge=1, le=100_000)) -> Response:
@@ -154,21 +159,21 @@ class _DocumentTexts:
 # --- HTML -------------------------------------------------------------------------------
 
 
-def _page(title: str, source: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, source: str, body: str, status: int = 200, back: str = "/") -> HTMLResponse:
     original = f' · <a href="{escape(file_url(source))}">Open the original file</a>' if source else ""
     html = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · Clinic knowledge base</title>"
         f'<link rel="stylesheet" href="{CSS_URL}"></head><body>'
-        f'<nav class="top"><a href="/">Back to the questions</a>{original}</nav>'
+        f'<nav class="top"><a href="{escape(back)}">Back to the questions</a>{original}</nav>'
         f"<main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def not_found(message: str) -> HTMLResponse:
-    return _page("Not found", "", f'<p class="note">{escape(message)}</p>', status=404)
+def not_found(message: str, back: str = "/") -> HTMLResponse:
+    return _page("Not found", "", f'<p class="note">{escape(message)}</p>', status=404, back=back)
 
 
 def _where(passage: Passage) -> str:
