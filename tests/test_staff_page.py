@@ -409,6 +409,7 @@ def test_the_questions_tab_groups_unanswered_questions_and_writes_golden_ones(
     group = gaps.locator("tbody tr", has_text=re.compile("micro ?needling", re.I))
     expect(group).to_have_count(1)
     expect(group.locator("td").first).to_have_text("3")
+    staff.wait_for_timeout(3000)  # the chart draws itself after its data arrives
     staff.screenshot(path=str(ARTIFACTS / "staff-questions.png"), full_page=True)
     staff.get_by_label("Group").click()
     staff.get_by_role("option", name=re.compile("needling", re.I)).first.click()

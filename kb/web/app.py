@@ -400,6 +400,8 @@ class ClinicApp:
         entries = self._logged(days)
         found = gaps.group(entries, self.kb.embedder)
         chart = pd.DataFrame(gaps.weekly(entries), columns=["week", "outcome", "questions"])
+        # From 0, or a single week's bar collapses to a line at its own height.
+        top = int(chart.groupby("week")["questions"].sum().max()) if len(chart) else 1
         golden = self.kb.backend.golden_questions()
         written = max((q.get("written_at", "") for q in golden), default="")
         said = (
@@ -411,7 +413,7 @@ class ClinicApp:
         return (
             render.gaps_html(found, int(days)),
             gr.update(choices=choices, value=None),
-            chart,
+            gr.update(value=chart, y_lim=[0, top + 1]),
             said,
             self._gaps_csv(found, int(days)),
         )

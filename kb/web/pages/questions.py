@@ -17,8 +17,9 @@ from kb.web.app import ClinicApp
 DAYS = [("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90)]
 
 
-def questions_tab(app: ClinicApp, page: gr.Blocks) -> None:
-    """The tab's components and events, inside the staff page's Blocks (``page``)."""
+def questions_tab(app: ClinicApp, page: gr.Blocks, tab: gr.Tab) -> None:
+    """The tab's components and events, inside the staff page's Blocks (``page``) and its
+    ``tab``."""
     gr.Markdown(
         "Questions patients asked that the documents did not answer, grouped by meaning. "
         "Each group is a document, or a section, the clinic has not written yet. Questions are "
@@ -37,6 +38,8 @@ def questions_tab(app: ClinicApp, page: gr.Blocks) -> None:
         label="Answered and not covered, per week",
         elem_id="gap-chart",
         height=220,
+        color_map={"answered": "#3c9a6b", "not covered": "#b45309"},
+        y_title="questions",
     )
     groups = gr.HTML(elem_id="gaps")
     export = gr.DownloadButton("Download the groups (CSV)", size="sm", elem_id="gap-csv")
@@ -52,7 +55,8 @@ def questions_tab(app: ClinicApp, page: gr.Blocks) -> None:
 
     shown = [groups, chosen, chart, golden, export]
     page.load(app.gap_view, days, shown, api_visibility="private")
-    for trigger in (days.change, refresh.click):
+    # Also when the tab is shown: a chart drawn while its tab was hidden has no width.
+    for trigger in (days.change, refresh.click, tab.select):
         trigger(app.gap_view, days, shown, api_visibility="private")
     chosen.change(app.gap_passages, chosen, [passages, links], api_visibility="private")
     for button, action in ((answered, "answered"), (fine, "fine"), (dismiss, "dismissed")):

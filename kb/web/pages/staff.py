@@ -147,8 +147,8 @@ def build_staff(app: ClinicApp) -> gr.Blocks:
         gr.Markdown("# Staff: documents and index")
         with gr.Tab("Documents"):
             _documents_tab(app, page)
-        with gr.Tab("Questions"):
-            questions_tab(app, page)
+        with gr.Tab("Questions") as questions:
+            questions_tab(app, page, questions)
         with gr.Tab("Feedback"):
             votes = gr.Dataframe(
                 headers=["time (UTC)", "vote", "question", "passage"],
