@@ -75,6 +75,7 @@ def group(entries: Sequence[LoggedQuestion], embedder: Embedder, same_need: floa
     vectors = np.asarray(embedder.encode_passages(texts), dtype=np.float32)
     labels = _clusters(vectors, same_need)
     by_text = dict(zip(texts, labels, strict=True))
+    row_of = {t: n for n, t in enumerate(texts)}
     members: dict[int, list[LoggedQuestion]] = {}
     for entry in gaps:
         members.setdefault(by_text[entry.question], []).append(entry)
@@ -82,7 +83,7 @@ def group(entries: Sequence[LoggedQuestion], embedder: Embedder, same_need: floa
     for label, asked in members.items():
         wordings = [t for t in texts if by_text[t] == label]
         counts = {t: sum(1 for e in asked if e.question == t) for t in wordings}
-        rows = [texts.index(t) for t in wordings]
+        rows = [row_of[t] for t in wordings]
         centre = vectors[rows].mean(axis=0)
         nearest = wordings[int(np.argmax(vectors[rows] @ centre))]
         found.append(

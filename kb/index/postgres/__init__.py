@@ -33,7 +33,7 @@ from kb.index.postgres.caches import (
     PostgresEmbeddingCache,
     PostgresFeedback,
     PostgresQuestions,
-    PostgresTable,
+    SharedTable,
 )
 from kb.index.postgres.connection import WRITER_ROLE, configure, connect, translated
 from kb.index.postgres.generation import PostgresGeneration
@@ -258,8 +258,8 @@ class PostgresBackend(IndexBackend):
     def remove_golden(self, question_id: str) -> bool:
         return bool(self._golden().rows("DELETE FROM {} WHERE id = %s RETURNING id", (question_id,)))
 
-    def _golden(self) -> PostgresTable:
-        return PostgresTable(self.pool, self.url, self.shared, "golden_questions", create=lambda: self._writing().close())
+    def _golden(self) -> SharedTable:
+        return SharedTable(self.pool, self.url, self.shared, "golden_questions", create=lambda: self._writing().close())
 
     def history(self, log: HistoryLog, limit: int = 1) -> list[dict]:
         query = sql.SQL("SELECT record FROM {}.{} ORDER BY id DESC LIMIT %s")

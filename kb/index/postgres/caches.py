@@ -86,24 +86,15 @@ class PostgresEmbeddingCache(EmbeddingCache):
         self._conn.close()
 
 
-class PostgresFeedback(FeedbackLog):
-    """Votes in ``<schema>.votes``; the app's reading role may add them, not change them."""
+class SharedTable:
+    """Statements on one of the schema's shared tables (votes, the question log, staff's
+    golden questions), which are made first when this is before the first ingest."""
 
-    def __init__(self, pool: ConnectionPool, url: str, shared: str, create: Callable[[], None]) -> None:
+    def __init__(self, pool: ConnectionPool, url: str, shared: str, table: str, create: Callable[[], None]) -> None:
         self._pool, self._url, self._create = pool, url, create
-        self._table = sql.Identifier(shared, "votes")
+        self.name = sql.Identifier(shared, table)
 
-    def record(self, question: str, passage_id: str, vote: str) -> Feedback:
-        feedback = checked_vote(question, passage_id, vote)
-        query = sql.SQL("INSERT INTO {} (question, passage_id, vote, at) VALUES (%s, %s, %s, %s)")
-        self._run(query.format(self._table), (feedback.question, feedback.passage_id, feedback.vote, feedback.at))
-        return feedback
-
-    def recent(self, limit: int = 200) -> list[Feedback]:
-        query = sql.SQL("SELECT question, passage_id, vote, at FROM {} ORDER BY id DESC LIMIT %s")
-        return [Feedback(*row) for row in self._run(query.format(self._table), (limit,))]
-
-    def _run(self, query: sql.Composable, args: tuple) -> list[tuple]:
+    def run(self, query: sql.Composable, args: tuple) -> list[tuple]:
         for attempt in (1, 2):
             try:
                 with translated(self._url), self._pool.connection() as conn:
@@ -115,14 +106,37 @@ class PostgresFeedback(FeedbackLog):
                 self._create()  # before the first ingest: the tables, where this role may make them
         return []
 
+    def rows(self, statement: str, args: tuple) -> list:
+        """The first column of ``statement``'s rows, ``{}`` standing for the table."""
+        return [row[0] for row in self.run(sql.SQL(statement).format(self.name), args)]
+
+
+class PostgresFeedback(FeedbackLog):
+    """Votes in ``<schema>.votes``; the app's reading role may add them, not change them."""
+
+    def __init__(self, pool: ConnectionPool, url: str, shared: str, create: Callable[[], None]) -> None:
+        self._table = SharedTable(pool, url, shared, "votes", create)
+
+    def record(self, question: str, passage_id: str, vote: str) -> Feedback:
+        feedback = checked_vote(question, passage_id, vote)
+        query = sql.SQL("INSERT INTO {} (question, passage_id, vote, at) VALUES (%s, %s, %s, %s)")
+        self._table.run(
+            query.format(self._table.name), (feedback.question, feedback.passage_id, feedback.vote, feedback.at)
+        )
+        return feedback
+
+    def recent(self, limit: int = 200) -> list[Feedback]:
+        query = sql.SQL("SELECT question, passage_id, vote, at FROM {} ORDER BY id DESC LIMIT %s")
+        return [Feedback(*row) for row in self._table.run(query.format(self._table.name), (limit,))]
+
 
 class PostgresQuestions(QuestionLog):
     """The question log in ``<schema>.questions``; the app's reading role may add entries,
     set their votes and delete old ones."""
 
     def __init__(self, pool: ConnectionPool, url: str, shared: str, create: Callable[[], None]) -> None:
-        self._votes = PostgresFeedback(pool, url, shared, create)  # its connection and retry
-        self._table = sql.Identifier(shared, "questions")
+        self._shared = SharedTable(pool, url, shared, "questions", create)
+        self._table = self._shared.name
 
     def record(self, entries: Sequence[LoggedQuestion]) -> None:
         if not entries:
@@ -130,7 +144,7 @@ class PostgresQuestions(QuestionLog):
         rows = [e.stored() for e in entries]
         marks = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s::jsonb)") for _ in rows)
         query = sql.SQL("INSERT INTO {} (at, door, reason, urgent, question, passages) VALUES ").format(self._table)
-        self._votes._run(query + marks, tuple(v for row in rows for v in row))
+        self._shared.run(query + marks, tuple(v for row in rows for v in row))
 
     def add_vote(self, question: str, passage_id: str, vote: str) -> bool:
         asked = LoggedQuestion(question, "", "page", "covered", False).stored()[4]
@@ -138,33 +152,21 @@ class PostgresQuestions(QuestionLog):
             "UPDATE {t} SET vote = %s WHERE id = (SELECT id FROM {t} WHERE question = %s AND passages ? %s "
             "ORDER BY id DESC LIMIT 1) RETURNING id"
         ).format(t=self._table)
-        return bool(self._votes._run(query, (vote, asked, passage_id)))
+        return bool(self._shared.run(query, (vote, asked, passage_id)))
 
     def entries(self, since: str, until: str | None = None) -> list[LoggedQuestion]:
         query = sql.SQL(
             "SELECT id, at, door, reason, urgent, question, passages::text, vote, handled FROM {} "
             "WHERE at >= %s AND at < %s ORDER BY id"
         ).format(self._table)
-        return [LoggedQuestion.from_row(row) for row in self._votes._run(query, (since, until or "9999"))]
+        return [LoggedQuestion.from_row(row) for row in self._shared.run(query, (since, until or "9999"))]
 
     def set_handled(self, ids: Sequence[int], how: str) -> None:
         if how not in HANDLED:
             raise ValueError(f"handled must be one of {HANDLED}; got {how!r}.")
         query = sql.SQL("UPDATE {} SET handled = %s WHERE id = ANY(%s)").format(self._table)
-        self._votes._run(query, (how, [int(i) for i in ids]))
+        self._shared.run(query, (how, [int(i) for i in ids]))
 
     def forget_before(self, at: str) -> int:
         query = sql.SQL("DELETE FROM {} WHERE at < %s RETURNING id").format(self._table)
-        return len(self._votes._run(query, (at,)))
-
-
-class PostgresTable:
-    """Statements on one shared table, made first if this is before the first ingest."""
-
-    def __init__(self, pool: ConnectionPool, url: str, shared: str, table: str, create: Callable[[], None]) -> None:
-        self._runner = PostgresFeedback(pool, url, shared, create)  # its connection and retry
-        self._table = sql.Identifier(shared, table)
-
-    def rows(self, statement: str, args: tuple) -> list:
-        found = self._runner._run(sql.SQL(statement).format(self._table), args)
-        return [row[0] for row in found]
+        return len(self._shared.run(query, (at,)))
